@@ -1,0 +1,56 @@
+# Two commands for a newcomer: `make run` and `make test`. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+MANAGE := $(BIN)/python services/projects/manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run migrate test lint format bench constraints clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/constraints.txt requirements/dev.in shared/pyproject.toml services/projects/pyproject.toml services/notifier/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/constraints.txt -r requirements/dev.in
+	@touch $@
+
+venv: $(STAMP) ## Create the development environment (.venv) with everything pinned
+
+migrate: $(STAMP) ## Apply migrations to the development database (SQLite in var/ unless DATABASE_URL)
+	@mkdir -p var
+	$(MANAGE) migrate --no-input
+
+run: migrate ## Serve the projects API on http://127.0.0.1:8000 (development settings)
+	@$(MANAGE) ensure_dev_user
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared/codegen_contracts services/projects/projects services/projects/outbox
+
+format: $(STAMP) ## Reformat and autofix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(STAMP) ## Run the benchmarks; results under bench/results/
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+constraints: ## Re-resolve and re-pin every dependency into requirements/constraints.txt
+	rm -rf /tmp/constraints-venv && $(PYTHON) -m venv /tmp/constraints-venv
+	/tmp/constraints-venv/bin/pip install --quiet -r requirements/dev.in
+	{ echo "# Every third-party package the project installs, pinned. Regenerate: make constraints"; \
+	  /tmp/constraints-venv/bin/pip freeze --exclude-editable | grep -v '^-e'; } > requirements/constraints.txt
+
+clean: ## Remove the environment and local data
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

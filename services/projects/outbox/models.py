@@ -1,0 +1,55 @@
+"""The outbox table: one row per event, written in the transaction of the change it reports."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class OutboxState(models.TextChoices):
+    PENDING = "pending", "pending"
+    PUBLISHED = "published", "published"
+    DEAD = "dead", "dead"
+
+
+class OutboxEvent(models.Model):
+    """An event waiting to be published (pending), published, or given up on (dead).
+
+    The relay claims rows by state and due time, never by id: ids do not commit in order.
+    """
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_type = models.CharField(max_length=100)
+    schema_version = models.PositiveSmallIntegerField()
+    aggregate_type = models.CharField(max_length=100)
+    aggregate_id = models.CharField(max_length=100)
+    sequence = models.PositiveIntegerField()
+    payload = models.JSONField()
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "outbox_event"
+        ordering = ["created_at", "id"]
+        indexes = [
+            # The claim query: due pending rows, oldest first; stays small as published rows leave.
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                name="outbox_pending_due_idx",
+                condition=Q(state="pending"),
+            ),
+            models.Index(fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_idx"),
+            models.Index(fields=["state", "event_type"], name="outbox_state_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.state})"

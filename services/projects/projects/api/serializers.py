@@ -1,0 +1,103 @@
+"""Serializers: parse and format only; the rules live in services, lifecycle and transitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import URLValidator
+from rest_framework import serializers
+
+from projects.errors import InvalidFilePath
+from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
+from projects.paths import project_file_path_normalize
+from projects.transitions import ExportStatus, GenerationStatus
+from projects.api.fields import StrictFieldsMixin, StrictIntegerField
+
+
+class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A primary key limited to objects the requesting user owns (others are 'does not exist')."""
+
+    def __init__(self, owner_path: str, **kwargs: Any) -> None:
+        self.owner_path = owner_path
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> Any:
+        request = self.context["request"]
+        return super().get_queryset().filter(**{self.owner_path: request.user})
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    webhook_url = serializers.URLField(
+        max_length=2048, required=False, allow_blank=True, validators=[URLValidator(schemes=["http", "https"])]
+    )
+
+    class Meta:
+        model = Project
+        fields = ["id", "owner", "name", "description", "notification_email", "webhook_url", "created_at", "updated_at"]
+        read_only_fields = ["id", "owner", "created_at", "updated_at"]
+
+
+class GeneratedProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    project = OwnedPrimaryKeyField(owner_path="owner", queryset=Project.objects.all())
+
+    class Meta:
+        model = GeneratedProject
+        fields = ["id", "project", "status", "total_files", "total_size", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "total_files", "total_size", "created_at", "updated_at"]
+
+
+class GeneratedProjectTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
+    status = serializers.ChoiceField(choices=GenerationStatus.choices)
+
+
+class ProjectFileSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    path = serializers.CharField(max_length=4096, trim_whitespace=False, allow_blank=True)
+    file_size = StrictIntegerField(min_value=0, max_value=settings.PROJECTS["MAX_FILE_SIZE"])
+
+    class Meta:
+        model = ProjectFile
+        fields = ["id", "path", "file_size", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+    def validate_path(self, value: str) -> str:
+        try:
+            return project_file_path_normalize(value, max_bytes=settings.PROJECTS["MAX_PATH_BYTES"])
+        except InvalidFilePath as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class ProjectFileBulkSerializer(serializers.ListSerializer):
+    child = ProjectFileSerializer()
+    allow_empty = False
+    max_length = settings.PROJECTS["MAX_BULK_FILES"]
+
+
+class RepositoryExportSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    generated_project = OwnedPrimaryKeyField(owner_path="project__owner", queryset=GeneratedProject.objects.all())
+    repository_url = serializers.CharField(
+        max_length=2048, validators=[URLValidator(schemes=["https", "http", "ssh", "git"])]
+    )
+
+    class Meta:
+        model = RepositoryExport
+        fields = ["id", "generated_project", "repository_url", "status", "error", "created_at", "updated_at"]
+        read_only_fields = ["id", "status", "error", "created_at", "updated_at"]
+
+
+class RepositoryExportTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
+    status = serializers.ChoiceField(choices=ExportStatus.choices)
+    error = serializers.CharField(max_length=10_000, required=False, allow_blank=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        failed = attrs["status"] == ExportStatus.FAILED
+        if failed and not attrs.get("error"):
+            raise serializers.ValidationError({"error": ["Required when the status is failed."]})
+        if not failed and "error" in attrs:
+            raise serializers.ValidationError({"error": ["Only allowed when the status is failed."]})
+        return attrs

@@ -1,0 +1,19 @@
+"""Production settings: every secret from the environment, HTTPS assumed, `check --deploy` clean."""
+
+from projects_service.settings.base import *  # noqa: F403
+from projects_service.env import env_bool, env_int, env_str
+
+DEBUG = False
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+DEV_USER_ALLOWED = False
+
+from projects_service.settings.base import database_from_url  # noqa: E402
+
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL"))}

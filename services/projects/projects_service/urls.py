@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from projects_service.health import healthz, readyz
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("projects.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+]
+
+handler400 = "projects.api.errors.json_bad_request"
+handler404 = "projects.api.errors.json_not_found"
+handler500 = "projects.api.errors.json_server_error"

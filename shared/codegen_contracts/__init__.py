@@ -1,0 +1,40 @@
+"""Event contracts shared by the projects service and the notifier.
+
+Neither Django nor Dramatiq is imported here: both services depend on this package and on
+nothing of each other.
+"""
+
+from __future__ import annotations
+
+from codegen_contracts.codec import (
+    envelope_decode,
+    envelope_encode,
+    envelope_from_builtins,
+    payload_validate,
+)
+from codegen_contracts.envelope import Envelope
+from codegen_contracts.errors import ContractError, InvalidEnvelope, InvalidPayload, UnknownEventType
+from codegen_contracts.events import (
+    EVENT_TYPES,
+    EventSpec,
+    ExportPayload,
+    GenerationPayload,
+    event_spec,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "ContractError",
+    "Envelope",
+    "EventSpec",
+    "ExportPayload",
+    "GenerationPayload",
+    "InvalidEnvelope",
+    "InvalidPayload",
+    "UnknownEventType",
+    "envelope_decode",
+    "envelope_encode",
+    "envelope_from_builtins",
+    "event_spec",
+    "payload_validate",
+]

@@ -1,0 +1,100 @@
+"""Event types, their payload schemas and versions: the catalogue both services share.
+
+Type strings are stable and never reused. A retired type stays listed with a comment.
+See docs/events.md for the prose catalogue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+
+from codegen_contracts.errors import UnknownEventType
+
+#: A database id: a positive integer.
+Id = Annotated[int, msgspec.Meta(ge=1)]
+#: A count or a size in bytes: a non-negative integer.
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+GENERATION_STARTED = "generation.started"
+GENERATION_RUNNING = "generation.running"
+GENERATION_COMPLETED = "generation.completed"
+GENERATION_FAILED = "generation.failed"
+GENERATION_ARCHIVED = "generation.archived"
+EXPORT_REQUESTED = "export.requested"
+EXPORT_RUNNING = "export.running"
+EXPORT_COMPLETED = "export.completed"
+EXPORT_FAILED = "export.failed"
+
+#: Aggregate type of generated-project events.
+AGGREGATE_GENERATED_PROJECT = "generated_project"
+#: Aggregate type of repository-export events.
+AGGREGATE_REPOSITORY_EXPORT = "repository_export"
+
+
+class GenerationPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Facts about a generated project's status change, enough to notify without calling back."""
+
+    project_id: Id
+    project_name: str
+    owner_id: Id
+    notification_email: str | None
+    webhook_url: str | None
+    generated_project_id: Id
+    from_status: str | None
+    to_status: str
+    total_files: Count
+    total_size: Count
+
+
+class ExportPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Facts about a repository export's status change, enough to notify without calling back."""
+
+    project_id: Id
+    project_name: str
+    owner_id: Id
+    notification_email: str | None
+    webhook_url: str | None
+    generated_project_id: Id
+    export_id: Id
+    repository_url: str
+    from_status: str | None
+    to_status: str
+    error: str
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """One event type: its stable name, schema version, aggregate type and payload schema."""
+
+    event_type: str
+    version: int
+    aggregate_type: str
+    payload_type: type[msgspec.Struct]
+
+
+#: Every event type, by its stable name.
+EVENT_TYPES: dict[str, EventSpec] = {
+    spec.event_type: spec
+    for spec in (
+        EventSpec(GENERATION_STARTED, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
+        EventSpec(GENERATION_RUNNING, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
+        EventSpec(GENERATION_COMPLETED, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
+        EventSpec(GENERATION_FAILED, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
+        EventSpec(GENERATION_ARCHIVED, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
+        EventSpec(EXPORT_REQUESTED, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
+        EventSpec(EXPORT_RUNNING, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
+        EventSpec(EXPORT_COMPLETED, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
+        EventSpec(EXPORT_FAILED, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
+    )
+}
+
+
+def event_spec(event_type: str) -> EventSpec:
+    """Return the spec of ``event_type``; raise UnknownEventType when it is not catalogued."""
+    try:
+        return EVENT_TYPES[event_type]
+    except KeyError:
+        raise UnknownEventType(f"unknown event type {event_type!r}") from None

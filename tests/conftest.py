@@ -1,0 +1,40 @@
+"""Session fixtures: a real PostgreSQL started once, a clean database per test (pytest-django)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from devinfra.postgres import PostgresServer, PostgresUnavailable
+
+
+def _unavailable(reason: str) -> None:
+    # Under CI a missing server is a failure, never a skip.
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole session, on a free loopback port."""
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        _unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(postgres_server: PostgresServer) -> None:
+    """Point Django's default database at the session's server (pytest-django creates test_*)."""
+    from django.conf import settings
+
+    settings.DATABASES["default"].update(
+        HOST="127.0.0.1", PORT=str(postgres_server.port), USER=postgres_server.user, PASSWORD="", NAME="projects"
+    )
