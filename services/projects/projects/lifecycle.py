@@ -24,6 +24,21 @@ MACHINES: dict[type[EventedModel], StateMachine] = {
 }
 
 _TRANSITION_ATTR = "_outbox_transition"
+_EXPLICIT_ATTR = "_outbox_explicit_transition"
+
+
+def evented_transition(instance: EventedModel, *, to_status: str, update_fields: list[str]) -> None:
+    """Save ``instance`` as an explicit request to move to ``to_status``.
+
+    Unlike a plain ``save()``, asking for the status the row already has is an invalid
+    transition: of several concurrent identical requests exactly one succeeds.
+    """
+    instance.status = to_status
+    setattr(instance, _EXPLICIT_ATTR, True)
+    try:
+        instance.save(update_fields=["status", *update_fields])
+    finally:
+        setattr(instance, _EXPLICIT_ATTR, False)
 
 
 def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) -> None:
@@ -52,7 +67,7 @@ def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) 
     for name in model.externally_maintained_fields:
         setattr(instance, name, current[name])
     instance.event_sequence = current["event_sequence"]
-    if current["status"] == instance.status:
+    if current["status"] == instance.status and not getattr(instance, _EXPLICIT_ATTR, False):
         return
     machine.check(current["status"], instance.status)
     instance.event_sequence += 1

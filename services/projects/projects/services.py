@@ -12,6 +12,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 
 from projects.errors import DuplicateFilePath, NotWritable
+from projects.lifecycle import evented_transition
 from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
 from projects.transitions import GENERATION_FILES_WRITABLE, ExportStatus
 
@@ -55,8 +56,7 @@ def generated_project_transition(*, generated_project: GeneratedProject, to_stat
     Raises InvalidTransition when the state machine forbids it (checked under a row lock, so
     of several concurrent conflicting requests exactly one wins).
     """
-    generated_project.status = to_status
-    generated_project.save(update_fields=["status"])
+    evented_transition(generated_project, to_status=to_status, update_fields=[])
     return generated_project
 
 
@@ -119,12 +119,11 @@ def repository_export_transition(*, export: RepositoryExport, to_status: str, er
 
     Raises InvalidTransition when the state machine forbids it.
     """
-    export.status = to_status
-    fields = ["status"]
+    fields = []
     if to_status == ExportStatus.FAILED:
         export.error = error
         fields.append("error")
-    export.save(update_fields=fields)
+    evented_transition(export, to_status=to_status, update_fields=fields)
     return export
 
 

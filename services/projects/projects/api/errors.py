@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
@@ -19,7 +20,10 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(errors, dict):
         for key, value in errors.items():
-            name = "body" if key == "non_field_errors" and not prefix else key
+            if isinstance(key, int):  # a ListSerializer reports items by index
+                flat.update(_flatten(value, f"{prefix}[{key}]"))
+                continue
+            name = "body" if key == "non_field_errors" else key
             flat.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
     elif isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
         flat[prefix or "body"] = [str(e) for e in errors]
@@ -46,7 +50,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, NotWritable | EventedBulkWriteRefused):
         return Response(_body("conflict", str(exc)), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DuplicateFilePath):
-        where = "path" if exc.index is None else f"[{exc.index}].path"
+        request = context.get("request")
+        many = request is not None and isinstance(request.data, list)
+        where = f"[{exc.index}].path" if many and exc.index is not None else "path"
         return Response(
             _body("invalid", f"{where}: {exc}", fields={where: [str(exc)]}),
             status=status.HTTP_400_BAD_REQUEST,
@@ -79,5 +85,7 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """handler400: JSON for Django-level bad requests (e.g. a body over the upload limit)."""
+    """handler400: JSON for Django-level bad requests (a body over the upload limit is a 413)."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(_body("request_too_large", "Request body too large."), status=413)
     return JsonResponse(_body("bad_request", str(exception) if exception else "Bad request."), status=400)

@@ -72,10 +72,9 @@ class ProjectFileSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             raise serializers.ValidationError(str(exc)) from None
 
 
-class ProjectFileBulkSerializer(serializers.ListSerializer):
-    child = ProjectFileSerializer()
-    allow_empty = False
-    max_length = settings.PROJECTS["MAX_BULK_FILES"]
+def project_file_bulk_serializer(**kwargs: Any) -> serializers.ListSerializer:
+    """A list of files, non-empty and at most PROJECTS["MAX_BULK_FILES"] long."""
+    return ProjectFileSerializer(many=True, allow_empty=False, max_length=settings.PROJECTS["MAX_BULK_FILES"], **kwargs)
 
 
 class RepositoryExportSerializer(StrictFieldsMixin, serializers.ModelSerializer):

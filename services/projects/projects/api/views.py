@@ -16,9 +16,9 @@ from projects.api.filters import GeneratedProjectFilter, RepositoryExportFilter
 from projects.api.serializers import (
     GeneratedProjectSerializer,
     GeneratedProjectTransitionSerializer,
-    ProjectFileBulkSerializer,
     ProjectFileSerializer,
     ProjectSerializer,
+    project_file_bulk_serializer,
     RepositoryExportSerializer,
     RepositoryExportTransitionSerializer,
 )
@@ -93,7 +93,7 @@ class ProjectFileListView(GenericAPIView):
         generated_project = self.generated_project()
         many = isinstance(request.data, list)
         if many:
-            serializer: Any = ProjectFileBulkSerializer(data=request.data, context=self.get_serializer_context())
+            serializer: Any = project_file_bulk_serializer(data=request.data, context=self.get_serializer_context())
         else:
             serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

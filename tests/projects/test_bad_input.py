@@ -1,0 +1,251 @@
+"""Bad input: each gets a 4xx JSON error naming the field and the reason, never a 500, stores nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from outbox.models import OutboxEvent
+from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshot(generated_project):
+    """Counts of every stored table, compared after each bad request."""
+    ProjectFile.objects.create(generated_project=generated_project, path="kept.txt", file_size=5)
+
+    def take():
+        return (
+            Project.objects.count(),
+            GeneratedProject.objects.count(),
+            ProjectFile.objects.count(),
+            RepositoryExport.objects.count(),
+            OutboxEvent.objects.count(),
+            list(GeneratedProject.objects.values_list("status", "total_files", "total_size")),
+        )
+
+    return take
+
+
+def send(api, method, url, body, content_type="application/json"):
+    raw = body if isinstance(body, bytes | str) else json.dumps(body)
+    return getattr(api, method)(url, raw, content_type=content_type)
+
+
+def assert_rejected(response, status, field=None, reason=None):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert body["code"] and body["detail"]
+    if field is not None:
+        assert field in body["fields"], body
+        if reason is not None:
+            assert reason.lower() in " ".join(body["fields"][field]).lower(), body
+    return body
+
+
+def files_url(generated_project):
+    return f"/api/v1/generated-projects/{generated_project.pk}/files/"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b'{"name": }', b"\xff\xfe not utf-8", b"NaN", b'{"name": Infinity}'],
+    ids=["truncated", "syntax", "not-utf8", "nan", "infinity"],
+)
+def test_malformed_json_is_400(api, snapshot, raw):
+    before = snapshot()
+    response = send(api, "post", "/api/v1/projects/", raw)
+    body = assert_rejected(response, 400)
+    assert body["code"] == "parse_error" and "JSON" in body["detail"]
+    assert snapshot() == before
+
+
+def test_body_nested_thousands_deep_is_400(api, snapshot):
+    before = snapshot()
+    response = send(api, "post", "/api/v1/projects/", "[" * 100_000 + "]" * 100_000)
+    body = assert_rejected(response, 400)
+    assert "nested" in body["detail"]
+    response = send(api, "post", "/api/v1/projects/", {"name": "x", "description": json.loads("[" * 40 + "]" * 40)})
+    body = assert_rejected(response, 400)
+    [(where, reasons)] = body["fields"].items()
+    assert where.startswith("description[0]") and "nested" in reasons[0]
+    assert snapshot() == before
+
+
+def test_oversized_body_is_413(api, snapshot, settings):
+    before = snapshot()
+    response = send(api, "post", "/api/v1/projects/", {"name": "x", "description": "a" * (settings.API_MAX_BODY_BYTES + 1)})
+    body = assert_rejected(response, 413)
+    assert body["code"] == "request_too_large"
+    assert snapshot() == before
+
+
+def test_non_json_content_type_is_415(api, snapshot):
+    before = snapshot()
+    response = api.post("/api/v1/projects/", "name=x", content_type="application/x-www-form-urlencoded")
+    assert_rejected(response, 415)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ({"name": "a\u0000b"}, "name", "nul"),
+        ('{"name": "\\ud800"}', "name", "surrogate"),
+        ('{"name": "ok", "description": "x\\udfff"}', "description", "surrogate"),
+        ({"name": 5}, "name", "string"),
+        ({"name": ""}, "name", "blank"),
+        ({"name": "x" * 201}, "name", "200"),
+        ({}, "name", "required"),
+        ({"name": "x", "notification_email": "not-an-email"}, "notification_email", "email"),
+        ({"name": "x", "webhook_url": "javascript:alert(1)"}, "webhook_url", "url"),
+        ({"name": "x", "webhook_url": "ftp://files.example.com/x"}, "webhook_url", "url"),
+        ({"name": "x", "owner": 1}, "owner", "read-only"),
+        ({"name": "x", "id": 1}, "id", "read-only"),
+        ({"name": "x", "colour": "red"}, "colour", "unknown"),
+        ([{"name": "x"}], "body", "dictionary"),
+    ],
+)
+def test_bad_project_fields_are_400_naming_the_field(api, snapshot, body, field, reason):
+    before = snapshot()
+    assert_rejected(send(api, "post", "/api/v1/projects/", body), 400, field, reason)
+    assert snapshot() == before
+
+
+def test_bad_project_patch_is_400_and_keeps_the_stored_values(api, project, snapshot):
+    before = snapshot()
+    response = send(api, "patch", f"/api/v1/projects/{project.pk}/", {"name": "new", "notification_email": "@@"})
+    assert_rejected(response, 400, "notification_email")
+    project.refresh_from_db()
+    assert project.name != "new"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ({"project": "MINE", "status": "completed"}, "status", "read-only"),
+        ({"project": "MINE", "total_files": 3}, "total_files", "read-only"),
+        ({"project": "MINE", "total_size": 3}, "total_size", "read-only"),
+        ({"project": 999999}, "project", "does not exist"),
+        ({"project": "1"}, "project", "incorrect type"),
+        ({"project": True}, "project", "incorrect type"),
+        ({}, "project", "required"),
+    ],
+)
+def test_bad_generated_project_creation_is_400(api, project, snapshot, body, field, reason):
+    if body.get("project") == "MINE":
+        body = {**body, "project": project.pk}
+    before = snapshot()
+    assert_rejected(send(api, "post", "/api/v1/generated-projects/", body), 400, field, reason)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ({"status": "exploded"}, "status", "not a valid choice"),
+        ({"status": 3}, "status", "not a valid choice"),
+        ({}, "status", "required"),
+        ({"status": "generating", "total_files": 9}, "total_files", "unknown"),
+    ],
+)
+def test_bad_transition_body_is_400(api, generated_project, snapshot, body, field, reason):
+    before = snapshot()
+    response = send(api, "patch", f"/api/v1/generated-projects/{generated_project.pk}/", body)
+    assert_rejected(response, 400, field, reason)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("item", "field", "reason"),
+    [
+        ({"path": "a.py", "file_size": -1}, "file_size", "greater than or equal to 0"),
+        ({"path": "a.py", "file_size": 1.5}, "file_size", "fraction"),
+        ({"path": "a.py", "file_size": "10"}, "file_size", "json integer"),
+        ({"path": "a.py", "file_size": True}, "file_size", "boolean"),
+        ({"path": "a.py", "file_size": 10**30}, "file_size", "less than or equal"),
+        ({"path": "a.py", "file_size": 2**40 + 1}, "file_size", "less than or equal"),
+        ({"path": "a.py"}, "file_size", "required"),
+        ({"path": "/etc/passwd", "file_size": 1}, "path", "relative"),
+        ({"path": "src/../../x", "file_size": 1}, "path", ".."),
+        ({"path": "src\\win.py", "file_size": 1}, "path", "backslash"),
+        ({"path": "", "file_size": 1}, "path", "empty"),
+        ({"path": "a" * 1025, "file_size": 1}, "path", "1024 bytes"),
+        ({"path": "a" * 5000, "file_size": 1}, "path", "4096"),
+        ({"path": "a\u0000b", "file_size": 1}, "path", "nul"),
+        ({"path": 7, "file_size": 1}, "path", "string"),
+        ({"path": "kept.txt", "file_size": 1}, "path", "already exists"),
+        ({"path": "./kept.txt", "file_size": 1}, "path", "already exists"),
+        ({"path": "a.py", "file_size": 1, "generated_project": 1}, "generated_project", "unknown"),
+        ({"path": "a.py", "file_size": 1, "id": 1}, "id", "read-only"),
+    ],
+)
+def test_bad_single_file_is_400(api, generated_project, snapshot, item, field, reason):
+    before = snapshot()
+    assert_rejected(send(api, "post", files_url(generated_project), item), 400, field, reason)
+    assert snapshot() == before
+
+
+def test_bad_item_in_bulk_names_its_index_and_stores_nothing(api, generated_project, snapshot):
+    before = snapshot()
+    items = [{"path": f"ok{i}.py", "file_size": 1} for i in range(5)]
+    items[3] = {"path": "../escape", "file_size": 1}
+    body = assert_rejected(send(api, "post", files_url(generated_project), items), 400, "[3].path", "..")
+    assert "[3].path" in body["detail"]
+    assert snapshot() == before
+
+
+def test_duplicate_paths_in_one_bulk_are_400(api, generated_project, snapshot):
+    before = snapshot()
+    items = [{"path": "a.py", "file_size": 1}, {"path": "b.py", "file_size": 1}, {"path": "./a.py", "file_size": 2}]
+    assert_rejected(send(api, "post", files_url(generated_project), items), 400, "[2].path", "twice")
+    assert snapshot() == before
+
+
+def test_bulk_path_already_stored_is_400(api, generated_project, snapshot):
+    before = snapshot()
+    items = [{"path": "new.py", "file_size": 1}, {"path": "kept.txt", "file_size": 1}]
+    assert_rejected(send(api, "post", files_url(generated_project), items), 400, "[1].path", "already exists")
+    assert snapshot() == before
+
+
+def test_empty_and_oversized_bulks_are_400(api, generated_project, snapshot):
+    before = snapshot()
+    assert_rejected(send(api, "post", files_url(generated_project), []), 400, "body", "empty")
+    too_many = [{"path": f"f{i}", "file_size": 1} for i in range(1001)]
+    assert_rejected(send(api, "post", files_url(generated_project), too_many), 400, "body", "1000")
+    assert_rejected(send(api, "post", files_url(generated_project), [1, 2]), 400, "[0].body")
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ({"repository_url": "not a url"}, "repository_url", "url"),
+        ({"repository_url": "file:///etc/passwd"}, "repository_url", "url"),
+        ({"repository_url": "https://g.example/r.git", "status": "completed"}, "status", "read-only"),
+        ({"repository_url": "https://g.example/r.git", "error": "x"}, "error", "read-only"),
+        ({}, "repository_url", "required"),
+    ],
+)
+def test_bad_export_creation_is_400(api, generated_project, snapshot, body, field, reason):
+    before = snapshot()
+    response = send(api, "post", "/api/v1/exports/", {"generated_project": generated_project.pk, **body})
+    assert_rejected(response, 400, field, reason)
+    assert snapshot() == before
+
+
+def test_unknown_export_status_is_400(api, generated_project):
+    generated_project.status = "generating"
+    generated_project.save()
+    generated_project.status = "completed"
+    generated_project.save()
+    export = RepositoryExport.objects.create(generated_project=generated_project, repository_url="https://g.example/r.git")
+    response = send(api, "patch", f"/api/v1/exports/{export.pk}/", {"status": "shipped"})
+    assert_rejected(response, 400, "status", "not a valid choice")
+    export.refresh_from_db()
+    assert export.status == "pending"
