@@ -37,7 +37,8 @@ test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL)
 lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared/codegen_contracts services/projects/projects services/projects/outbox
+	$(BIN)/mypy --strict shared/codegen_contracts
+	$(BIN)/mypy services/projects/projects services/projects/outbox services/projects/projects_service devinfra
 
 format: $(STAMP) ## Reformat and autofix with ruff
 	$(BIN)/ruff format .

@@ -6,6 +6,7 @@ unprivileged user ``nobody`` (override with PG_RUN_AS).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -38,10 +39,10 @@ def postgres_bindir() -> Path:
         candidates.append(str(Path(on_path).parent))
     pg_config = shutil.which("pg_config")
     if pg_config:
-        try:
-            candidates.append(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
-        except (OSError, subprocess.CalledProcessError):
-            pass
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
+            candidates.append(
+                subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+            )
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     for candidate in candidates:
         path = Path(candidate)
@@ -83,9 +84,23 @@ class PostgresServer:
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self._log = open(self.root / "server.log", "ab")  # noqa: SIM115 - closed in stop()
         subprocess.run(
-            [str(bindir / "initdb"), "-D", str(self.datadir), "-U", self.user, "--auth=trust", "-E", "UTF8",
-             "--no-sync", "--locale=C"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, user=run_as, cwd=self.root,
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(self.datadir),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            user=run_as,
+            cwd=self.root,
         )
         options = {
             "listen_addresses": "127.0.0.1",

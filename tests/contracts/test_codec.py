@@ -85,7 +85,7 @@ def test_every_type_is_stable_and_has_a_version_and_aggregate():
 
 
 def test_unknown_type_is_refused():
-    with pytest.raises(UnknownEventType, match="generation.exploded"):
+    with pytest.raises(UnknownEventType, match=r"generation\.exploded"):
         payload_validate("generation.exploded", GENERATION)
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "projects_service.settings.dev")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -40,7 +40,11 @@ def test_readme_walkthrough(api):
     assert files.status_code == 201, files.json()
     body = advance(api, gp, "completed")
     assert (body["total_files"], body["total_size"]) == (2, 2168)
-    export = api.post("/api/v1/exports/", {"generated_project": gp, "repository_url": "https://git.example.com/shop.git"}, format="json")
+    export = api.post(
+        "/api/v1/exports/",
+        {"generated_project": gp, "repository_url": "https://git.example.com/shop.git"},
+        format="json",
+    )
     assert export.status_code == 201, export.json()
     export_id = export.json()["id"]
     for status in ["running", "completed"]:
@@ -83,7 +87,10 @@ def test_another_users_objects_are_404_everywhere(api, other_user):
         f"/api/v1/generated-projects/{theirs.pk}/files/{their_file.pk}/",
     ]:
         assert api.get(url).status_code == 404, url
-    assert api.patch(f"/api/v1/generated-projects/{theirs.pk}/", {"status": "generating"}, format="json").status_code == 404
+    assert (
+        api.patch(f"/api/v1/generated-projects/{theirs.pk}/", {"status": "generating"}, format="json").status_code
+        == 404
+    )
     assert api.delete(f"/api/v1/projects/{theirs.project_id}/").status_code == 404
     assert api.delete(f"/api/v1/generated-projects/{theirs.pk}/files/{their_file.pk}/").status_code == 404
     assert api.get("/api/v1/projects/").json()["results"] == []
@@ -187,7 +194,9 @@ def test_files_are_frozen_after_generation(api, generated_project):
 
 def test_export_needs_a_completed_generation(api, generated_project):
     response = api.post(
-        "/api/v1/exports/", {"generated_project": generated_project.pk, "repository_url": "https://g.example/r.git"}, format="json"
+        "/api/v1/exports/",
+        {"generated_project": generated_project.pk, "repository_url": "https://g.example/r.git"},
+        format="json",
     )
     assert response.status_code == 409 and "completed" in response.json()["detail"]
 
@@ -195,7 +204,9 @@ def test_export_needs_a_completed_generation(api, generated_project):
 def test_export_failure_needs_an_error_and_records_it(api, generated_project):
     advance(api, generated_project.pk, "generating", "completed")
     export = api.post(
-        "/api/v1/exports/", {"generated_project": generated_project.pk, "repository_url": "git://g.example/r.git"}, format="json"
+        "/api/v1/exports/",
+        {"generated_project": generated_project.pk, "repository_url": "git://g.example/r.git"},
+        format="json",
     ).json()
     url = f"/api/v1/exports/{export['id']}/"
     missing = api.patch(url, {"status": "failed"}, format="json")
@@ -216,7 +227,9 @@ def test_other_users_cannot_export_my_generation(generated_project, other_user):
     generated_project.status = "completed"
     generated_project.save()
     response = client_for(other_user).post(
-        "/api/v1/exports/", {"generated_project": generated_project.pk, "repository_url": "https://g.example/r.git"}, format="json"
+        "/api/v1/exports/",
+        {"generated_project": generated_project.pk, "repository_url": "https://g.example/r.git"},
+        format="json",
     )
     assert response.status_code == 400 and "generated_project" in response.json()["fields"]
 

@@ -77,7 +77,9 @@ def test_body_nested_thousands_deep_is_400(api, snapshot):
 
 def test_oversized_body_is_413(api, snapshot, settings):
     before = snapshot()
-    response = send(api, "post", "/api/v1/projects/", {"name": "x", "description": "a" * (settings.API_MAX_BODY_BYTES + 1)})
+    response = send(
+        api, "post", "/api/v1/projects/", {"name": "x", "description": "a" * (settings.API_MAX_BODY_BYTES + 1)}
+    )
     body = assert_rejected(response, 413)
     assert body["code"] == "request_too_large"
     assert snapshot() == before
@@ -244,7 +246,9 @@ def test_unknown_export_status_is_400(api, generated_project):
     generated_project.save()
     generated_project.status = "completed"
     generated_project.save()
-    export = RepositoryExport.objects.create(generated_project=generated_project, repository_url="https://g.example/r.git")
+    export = RepositoryExport.objects.create(
+        generated_project=generated_project, repository_url="https://g.example/r.git"
+    )
     response = send(api, "patch", f"/api/v1/exports/{export.pk}/", {"status": "shipped"})
     assert_rejected(response, 400, "status", "not a valid choice")
     export.refresh_from_db()

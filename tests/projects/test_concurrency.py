@@ -62,7 +62,9 @@ def test_concurrent_identical_transitions_have_one_winner():
     generated_project = GeneratedProjectFactory()
     owner = generated_project.project.owner
     url = f"/api/v1/generated-projects/{generated_project.pk}/"
-    statuses = run_together(16, lambda i: client_for(owner).patch(url, {"status": "generating"}, format="json").status_code)
+    statuses = run_together(
+        16, lambda i: client_for(owner).patch(url, {"status": "generating"}, format="json").status_code
+    )
     assert Counter(statuses) == {200: 1, 409: 15}
     assert OutboxEvent.objects.filter(event_type="generation.running").count() == 1
 

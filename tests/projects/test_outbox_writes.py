@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -86,7 +87,12 @@ def test_every_status_change_has_its_own_event(generated_project):
         "generation.archived",
     ]
     payloads = [(e.payload["from_status"], e.payload["to_status"]) for e in events_of(generated_project)]
-    assert payloads == [(None, "pending"), ("pending", "generating"), ("generating", "completed"), ("completed", "archived")]
+    assert payloads == [
+        (None, "pending"),
+        ("pending", "generating"),
+        ("generating", "completed"),
+        ("completed", "archived"),
+    ]
 
 
 @pytest.mark.django_db
@@ -132,7 +138,9 @@ def test_export_events_carry_repository_and_error(generated_project):
     generated_project.save()
     generated_project.status = "completed"
     generated_project.save()
-    export = RepositoryExport.objects.create(generated_project=generated_project, repository_url="https://git.example.com/x.git")
+    export = RepositoryExport.objects.create(
+        generated_project=generated_project, repository_url="https://git.example.com/x.git"
+    )
     export.status = "failed"
     export.error = "push rejected"
     export.save()
@@ -216,7 +224,9 @@ def test_rest_path_is_atomic(monkeypatch):
     client = client_for(generated_project.project.owner)
     client.raise_request_exception = False
     break_outbox(monkeypatch)
-    response = client.patch(f"/api/v1/generated-projects/{generated_project.pk}/", {"status": "generating"}, format="json")
+    response = client.patch(
+        f"/api/v1/generated-projects/{generated_project.pk}/", {"status": "generating"}, format="json"
+    )
     assert response.status_code == 500
     assert response.json()["code"] == "server_error"
     assert GeneratedProject.objects.get(pk=generated_project.pk).status == "pending"
@@ -286,11 +296,16 @@ def test_bulk_update_of_status_is_refused_and_other_fields_pass(generated_projec
 @pytest.mark.django_db
 def test_fixture_loading_writes_no_events(project, tmp_path):
     fixture = tmp_path / "gp.json"
-    fixture.write_text(
-        '[{"model": "projects.generatedproject", "pk": 900, "fields": {"project": %d, "status": "completed",'
-        ' "total_files": 0, "total_size": 0, "event_sequence": 3,'
-        ' "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}}]' % project.pk
-    )
+    fields = {
+        "project": project.pk,
+        "status": "completed",
+        "total_files": 0,
+        "total_size": 0,
+        "event_sequence": 3,
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    fixture.write_text(json.dumps([{"model": "projects.generatedproject", "pk": 900, "fields": fields}]))
     call_command("loaddata", str(fixture), verbosity=0)
     assert GeneratedProject.objects.get(pk=900).status == "completed"
     assert not OutboxEvent.objects.exists()

@@ -77,7 +77,9 @@ def test_bulk_paths_that_would_break_totals_are_refused(generated_project):
     with pytest.raises(EventedBulkWriteRefused, match="file_size"):
         ProjectFile.objects.update(file_size=1)
     with pytest.raises(EventedBulkWriteRefused):
-        ProjectFile.objects.bulk_create([ProjectFile(generated_project=generated_project, path="z", file_size=1)], ignore_conflicts=True)
+        ProjectFile.objects.bulk_create(
+            [ProjectFile(generated_project=generated_project, path="z", file_size=1)], ignore_conflicts=True
+        )
     ProjectFile.objects.update(path="renamed.txt")  # not part of the totals
     assert totals(generated_project) == (1, 5)
 
@@ -89,7 +91,10 @@ def test_recount_reports_drift_and_fixes_it(generated_project):
     out = io.StringIO()
     with pytest.raises(CommandError, match="1 generated project"):
         call_command("recount", stdout=out)
-    assert f"generated project {generated_project.pk}: stored 9 files / 1 bytes, counted 1 files / 5 bytes" in out.getvalue()
+    assert (
+        f"generated project {generated_project.pk}: stored 9 files / 1 bytes, counted 1 files / 5 bytes"
+        in out.getvalue()
+    )
     assert totals(generated_project) == (9, 1)
     call_command("recount", "--fix", stdout=io.StringIO())
     assert totals(generated_project) == (1, 5)

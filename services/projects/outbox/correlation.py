@@ -20,12 +20,12 @@ def correlation_id_get() -> str | None:
     return _current.get()
 
 
-def correlation_id_set(value: str | None):  # noqa: ANN201 - returns a contextvars Token
+def correlation_id_set(value: str | None):
     """Set the correlation id of the work in progress; returns a token for reset."""
     return _current.set(value)
 
 
-def correlation_id_reset(token) -> None:  # noqa: ANN001
+def correlation_id_reset(token) -> None:
     """Restore the correlation id that was current before ``correlation_id_set``."""
     _current.reset(token)
 

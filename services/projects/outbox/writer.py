@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from codegen_contracts import event_spec, payload_validate
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from codegen_contracts import event_spec, payload_validate
 from outbox.correlation import correlation_id_get
 from outbox.errors import OutboxWriteOutsideTransaction
 from outbox.models import OutboxEvent

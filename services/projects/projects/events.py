@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from codegen_contracts import events as catalogue
-
 from projects.models import GeneratedProject, Project, RepositoryExport
 from projects.transitions import ExportStatus, GenerationStatus
 

@@ -59,9 +59,7 @@ def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) 
     if update_fields is not None and "status" not in update_fields:
         return
     columns = ["status", "event_sequence", *sorted(model.externally_maintained_fields)]
-    current = (
-        model._base_manager.using(using).select_for_update().filter(pk=instance.pk).values(*columns).first()
-    )
+    current = model._base_manager.using(using).select_for_update().filter(pk=instance.pk).values(*columns).first()
     if current is None:
         return  # the row is gone; Django's own save reports it
     for name in model.externally_maintained_fields:

@@ -18,7 +18,7 @@ from projects.querysets import (
     ProjectFileQuerySet,
     RepositoryExportQuerySet,
 )
-from projects.transitions import ExportStatus, GenerationStatus
+from projects.transitions import ExportStatus, GenerationStatus, choices
 
 
 class Project(models.Model):
@@ -79,7 +79,7 @@ class GeneratedProject(EventedModel):
     externally_maintained_fields = frozenset({"total_files", "total_size"})
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generated_projects")
-    status = models.CharField(max_length=16, choices=GenerationStatus.choices, default=GenerationStatus.PENDING)
+    status = models.CharField(max_length=16, choices=choices(GenerationStatus), default=GenerationStatus.PENDING)
     total_files = models.PositiveIntegerField(default=0, editable=False)
     total_size = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -131,7 +131,7 @@ class RepositoryExport(EventedModel):
 
     generated_project = models.ForeignKey(GeneratedProject, on_delete=models.CASCADE, related_name="exports")
     repository_url = models.CharField(max_length=2048)
-    status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.PENDING)
+    status = models.CharField(max_length=16, choices=choices(ExportStatus), default=ExportStatus.PENDING)
     error = models.TextField(blank=True, default="", max_length=10_000)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -127,7 +127,9 @@ def repository_export_transition(*, export: RepositoryExport, to_status: str, er
     return export
 
 
-def generated_projects_recount(*, ids: Iterable[int] | None = None, fix: bool, chunk: int = 500) -> list[dict[str, int]]:
+def generated_projects_recount(
+    *, ids: Iterable[int] | None = None, fix: bool, chunk: int = 500
+) -> list[dict[str, int]]:
     """Compare stored totals with the files; with ``fix``, repair them. Returns the drifted rows.
 
     Works in chunks of generated projects, each in its own short transaction; with ``fix`` the

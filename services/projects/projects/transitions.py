@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-
-from django.db import models
+from enum import StrEnum
 
 from projects.errors import InvalidTransition
 
 
-class GenerationStatus(models.TextChoices):
-    PENDING = "pending", "pending"
-    GENERATING = "generating", "generating"
-    COMPLETED = "completed", "completed"
-    FAILED = "failed", "failed"
-    ARCHIVED = "archived", "archived"
+class GenerationStatus(StrEnum):
+    PENDING = "pending"
+    GENERATING = "generating"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ARCHIVED = "archived"
 
 
-class ExportStatus(models.TextChoices):
-    PENDING = "pending", "pending"
-    RUNNING = "running", "running"
-    COMPLETED = "completed", "completed"
-    FAILED = "failed", "failed"
+class ExportStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+def choices(statuses: type[StrEnum]) -> list[tuple[str, str]]:
+    """Django/DRF ``choices`` for a status enum."""
+    return [(status.value, status.value) for status in statuses]
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from projects.errors import DuplicateFilePath, InvalidFilePath, InvalidTransition, NotWritable
 from outbox.errors import EventedBulkWriteRefused
+from projects.errors import DuplicateFilePath, InvalidFilePath, InvalidTransition, NotWritable
 
 
 def _flatten(errors: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -34,9 +34,12 @@ class StrictFieldsMixin:
                     errors[key] = ["Unknown field."]
                 elif field.read_only:
                     errors[key] = ["This field is read-only."]
-                elif isinstance(field, serializers.CharField) and not isinstance(data[key], str):
-                    if not (data[key] is None and field.allow_null):
-                        errors[key] = [f"Must be a string, not {type(data[key]).__name__}."]
+                elif (
+                    isinstance(field, serializers.CharField)
+                    and not isinstance(data[key], str)
+                    and not (data[key] is None and field.allow_null)
+                ):
+                    errors[key] = [f"Must be a string, not {type(data[key]).__name__}."]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)  # type: ignore[misc]

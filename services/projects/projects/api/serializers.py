@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
+from projects.api.fields import StrictFieldsMixin, StrictIntegerField
 from projects.errors import InvalidFilePath
 from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
 from projects.paths import project_file_path_normalize
-from projects.transitions import ExportStatus, GenerationStatus
-from projects.api.fields import StrictFieldsMixin, StrictIntegerField
+from projects.transitions import ExportStatus, GenerationStatus, choices
 
 
 class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -53,7 +53,7 @@ class GeneratedProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer)
 
 
 class GeneratedProjectTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
-    status = serializers.ChoiceField(choices=GenerationStatus.choices)
+    status = serializers.ChoiceField(choices=choices(GenerationStatus))
 
 
 class ProjectFileSerializer(StrictFieldsMixin, serializers.ModelSerializer):
@@ -90,7 +90,7 @@ class RepositoryExportSerializer(StrictFieldsMixin, serializers.ModelSerializer)
 
 
 class RepositoryExportTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
-    status = serializers.ChoiceField(choices=ExportStatus.choices)
+    status = serializers.ChoiceField(choices=choices(ExportStatus))
     error = serializers.CharField(max_length=10_000, required=False, allow_blank=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from projects.api.serializers import (
     GeneratedProjectTransitionSerializer,
     ProjectFileSerializer,
     ProjectSerializer,
-    project_file_bulk_serializer,
     RepositoryExportSerializer,
     RepositoryExportTransitionSerializer,
+    project_file_bulk_serializer,
 )
 from projects.models import GeneratedProject
 
@@ -97,7 +97,9 @@ class ProjectFileListView(GenericAPIView):
         else:
             serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        specs = [services.FileSpec(**item) for item in (serializer.validated_data if many else [serializer.validated_data])]
+        specs = [
+            services.FileSpec(**item) for item in (serializer.validated_data if many else [serializer.validated_data])
+        ]
         created = services.project_files_create(generated_project=generated_project, files=specs)
         data = ProjectFileSerializer(created, many=True).data
         return Response(data if many else data[0], status=status.HTTP_201_CREATED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -63,9 +64,9 @@ TEMPLATES = [
 ]
 
 
-def database_from_url(url: str) -> dict:
+def database_from_url(url: str) -> dict[str, Any]:
     """Build a DATABASES entry from a URL; SQLite gets immediate transactions and a busy timeout."""
-    config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # BEGIN IMMEDIATE takes the write lock up front, so two writers never both read the old
         # status and then race to write: SQLite's stand-in for SELECT ... FOR UPDATE.
@@ -77,9 +78,7 @@ def database_from_url(url: str) -> dict:
 
 
 DATABASES = {
-    "default": database_from_url(
-        env_str("DATABASE_URL", f"sqlite:///{REPO_DIR / 'var' / 'projects.sqlite3'}")
-    )
+    "default": database_from_url(env_str("DATABASE_URL", f"sqlite:///{REPO_DIR / 'var' / 'projects.sqlite3'}"))
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

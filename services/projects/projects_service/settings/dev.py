@@ -1,9 +1,12 @@
 """Development settings: debug on, SQLite by default, an insecure key that never leaves a laptop."""
 
-from projects_service.settings.base import *  # noqa: F403
 from projects_service.env import env_str
+from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = True
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-key-do-not-use-in-production")
 #: Lets `manage.py ensure_dev_user` create a development user and print its token.
 DEV_USER_ALLOWED = True
+
+# The embedded default database lives in var/ at the repository root.
+(REPO_DIR / "var").mkdir(exist_ok=True)  # noqa: F405

@@ -1,7 +1,7 @@
 """Production settings: every secret from the environment, HTTPS assumed, `check --deploy` clean."""
 
-from projects_service.settings.base import *  # noqa: F403
 from projects_service.env import env_bool, env_int, env_str
+from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")

@@ -1,14 +1,10 @@
 """Test settings: PostgreSQL started by the test suite (its fixtures fill in host and port)."""
 
+from projects_service.env import env_str
 from projects_service.settings.base import *  # noqa: F403
 from projects_service.settings.base import database_from_url
-from projects_service.env import env_str
 
 SECRET_KEY = "test-key-not-secret"
 DEBUG = False
-DATABASES = {
-    "default": database_from_url(
-        env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:1/projects")
-    )
-}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:1/projects"))}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("id", type=int, help="generated project id")
-        parser.add_argument("status", choices=GenerationStatus.values, help="target status")
+        parser.add_argument("status", choices=[s.value for s in GenerationStatus], help="target status")
 
     def handle(self, *args: Any, id: int, status: str, **options: Any) -> None:
         try:
