@@ -23,7 +23,9 @@ EXPORT_ALLOWED = {
 }
 
 
-@pytest.mark.parametrize(("from_status", "to_status"), list(itertools.product(GenerationStatus.values, repeat=2)))
+@pytest.mark.parametrize(
+    ("from_status", "to_status"), list(itertools.product([s.value for s in GenerationStatus], repeat=2))
+)
 def test_generation_machine_allows_only_the_specified_moves(from_status, to_status):
     if (from_status, to_status) in GENERATION_ALLOWED:
         GENERATION_MACHINE.check(from_status, to_status)
@@ -34,7 +36,9 @@ def test_generation_machine_allows_only_the_specified_moves(from_status, to_stat
         assert from_status in str(excinfo.value) and to_status in str(excinfo.value)
 
 
-@pytest.mark.parametrize(("from_status", "to_status"), list(itertools.product(ExportStatus.values, repeat=2)))
+@pytest.mark.parametrize(
+    ("from_status", "to_status"), list(itertools.product([s.value for s in ExportStatus], repeat=2))
+)
 def test_export_machine_allows_only_the_specified_moves(from_status, to_status):
     if (from_status, to_status) in EXPORT_ALLOWED:
         EXPORT_MACHINE.check(from_status, to_status)
