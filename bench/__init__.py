@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each workload against its baseline, interleaved, in one process tree."""

@@ -1,0 +1,142 @@
+"""The benchmark harness: interleaved rounds, medians with min–max, ratios, markdown and a PNG chart."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+#: Where results go: one folder per run, named by its UTC start time.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Workload:
+    """A subject and its baseline; each callable runs one sample and returns seconds per operation."""
+
+    name: str
+    description: str
+    baseline_label: str
+    subject_label: str
+    baseline: Callable[[], float]
+    subject: Callable[[], float]
+    #: Target on subject/baseline, e.g. ("<=", 1.10); None when the ratio is only reported.
+    target: tuple[str, float] | None = None
+    unit: str = "ms/op"
+
+
+@dataclass
+class Result:
+    workload: Workload
+    baseline_samples: list[float] = field(default_factory=list)
+    subject_samples: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.subject_samples) / statistics.median(self.baseline_samples)
+
+    @property
+    def met(self) -> bool | None:
+        if self.workload.target is None:
+            return None
+        op, bound = self.workload.target
+        return self.ratio <= bound if op == "<=" else self.ratio >= bound
+
+    def as_dict(self) -> dict[str, Any]:
+        def stats(samples: list[float]) -> dict[str, float]:
+            return {"median": statistics.median(samples), "min": min(samples), "max": max(samples)}
+
+        return {
+            "name": self.workload.name,
+            "description": self.workload.description,
+            "baseline": {"label": self.workload.baseline_label, **stats(self.baseline_samples)},
+            "subject": {"label": self.workload.subject_label, **stats(self.subject_samples)},
+            "ratio": self.ratio,
+            "target": None if self.workload.target is None else " ".join(map(str, self.workload.target)),
+            "met": self.met,
+            "samples": len(self.subject_samples),
+        }
+
+
+def run_workload(workload: Workload, rounds: int, log: Callable[[str], None] = print) -> Result:
+    """Run baseline and subject alternately, ``rounds`` samples each (one warm-up pair first)."""
+    workload.baseline()
+    workload.subject()
+    result = Result(workload)
+    for index in range(rounds):
+        # alternate which goes first, so drift in the machine hits both alike
+        order = [(workload.baseline, result.baseline_samples), (workload.subject, result.subject_samples)]
+        for run, samples in order if index % 2 == 0 else reversed(order):
+            samples.append(run())
+    log(f"  {workload.name}: ratio {result.ratio:.3f}")
+    return result
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.3f}"
+
+
+def results_markdown(results: list[Result], context: dict[str, Any]) -> str:
+    """A markdown table of every result."""
+    lines = [
+        f"# Benchmark results, {context['started']}",
+        "",
+        f"Machine: {context['machine']}. Each sample is the median per-operation time of one batch; "
+        "the table shows the median of the samples with min–max, in milliseconds per operation.",
+        "",
+        "| workload | baseline | baseline ms (min–max) | subject | subject ms (min–max) | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        d = result.as_dict()
+        b, s = d["baseline"], d["subject"]
+        met = "—" if d["met"] is None else ("yes" if d["met"] else "**no**")
+        lines.append(
+            f"| {d['name']} | {b['label']} | {_fmt(b['median'])} ({_fmt(b['min'])}–{_fmt(b['max'])}) "
+            f"| {s['label']} | {_fmt(s['median'])} ({_fmt(s['min'])}–{_fmt(s['max'])}) "
+            f"| {d['ratio']:.3f} | {d['target'] or 'report'} | {met} |"
+        )
+    lines += ["", *[f"- **{r.workload.name}**: {r.workload.description}" for r in results], ""]
+    return "\n".join(lines)
+
+
+def results_chart(results: list[Result], path: Path) -> None:
+    """A horizontal bar chart of the ratios, with each target drawn as a tick."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r.workload.name for r in results]
+    ratios = [r.ratio for r in results]
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.6 * len(results)))
+    colors = ["tab:green" if r.met is not False else "tab:red" for r in results]
+    ax.barh(names, ratios, color=colors)
+    for index, result in enumerate(results):
+        ax.text(result.ratio, index, f" {result.ratio:.2f}", va="center")
+        if result.workload.target:
+            ax.plot([result.workload.target[1]] * 2, [index - 0.4, index + 0.4], color="black", linewidth=2)
+    ax.axvline(1.0, color="grey", linestyle=":")
+    ax.set_xlabel("subject / baseline (median); black tick = target")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def results_write(results: list[Result], context: dict[str, Any]) -> Path:
+    """Write results.md, results.json and chart.png into a new folder; return it."""
+    folder = RESULTS_DIR / context["started"].replace(":", "").replace("-", "")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.md").write_text(results_markdown(results, context))
+    (folder / "results.json").write_text(json.dumps({**context, "results": [r.as_dict() for r in results]}, indent=2))
+    results_chart(results, folder / "chart.png")
+    return folder
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
