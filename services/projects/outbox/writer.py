@@ -14,8 +14,7 @@ from django.utils import timezone
 from codegen_contracts import event_spec, payload_validate
 from outbox.correlation import correlation_id_get
 from outbox.errors import OutboxWriteOutsideTransaction
-from outbox.models import OutboxEvent, OutboxState
-
+from outbox.models import OutboxEvent
 
 #: Columns the writer fills, in the order of its INSERT.
 _COLUMNS = (
@@ -83,7 +82,7 @@ def outbox_event_write(
         payload_validate(event_type, payload),
         headers,
         now,
-        OutboxState.PENDING.value,
+        "pending",  # OutboxState.PENDING
         0,
         now,
         "",
