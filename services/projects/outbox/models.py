@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from enum import StrEnum
 
 from django.db import models
 from django.db.models import Q
 
 
-class OutboxState(models.TextChoices):
-    PENDING = "pending", "pending"
-    PUBLISHED = "published", "published"
-    DEAD = "dead", "dead"
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    DEAD = "dead"
 
 
 class OutboxEvent(models.Model):
@@ -30,7 +31,7 @@ class OutboxEvent(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    state = models.CharField(max_length=16, choices=OutboxState.choices, default=OutboxState.PENDING)
+    state = models.CharField(max_length=16, choices=[(state.value, state.value) for state in OutboxState], default=OutboxState.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")

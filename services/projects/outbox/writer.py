@@ -14,7 +14,7 @@ from django.utils import timezone
 from codegen_contracts import event_spec, payload_validate
 from outbox.correlation import correlation_id_get
 from outbox.errors import OutboxWriteOutsideTransaction
-from outbox.models import OutboxEvent
+from outbox.models import OutboxEvent, OutboxState
 
 #: Columns the writer fills, in the order of its INSERT.
 _COLUMNS = (
@@ -82,7 +82,7 @@ def outbox_event_write(
         payload_validate(event_type, payload),
         headers,
         now,
-        "pending",  # OutboxState.PENDING
+        OutboxState.PENDING.value,
         0,
         now,
         "",
