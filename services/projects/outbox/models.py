@@ -31,7 +31,9 @@ class OutboxEvent(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
 
-    state = models.CharField(max_length=16, choices=[(state.value, state.value) for state in OutboxState], default=OutboxState.PENDING)
+    state = models.CharField(
+        max_length=16, choices=[(state.value, state.value) for state in OutboxState], default=OutboxState.PENDING
+    )
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
