@@ -79,3 +79,8 @@ EXPORT_MACHINE = StateMachine(
 
 #: Generation statuses in which files may still be added or removed.
 GENERATION_FILES_WRITABLE = frozenset({GenerationStatus.PENDING, GenerationStatus.GENERATING})
+
+
+#: Choices lists, named so the OpenAPI schema can name their enums.
+GENERATION_STATUS_CHOICES = choices(GenerationStatus)
+EXPORT_STATUS_CHOICES = choices(ExportStatus)

@@ -22,7 +22,7 @@ from projects.api.serializers import (
     RepositoryExportTransitionSerializer,
     project_file_bulk_serializer,
 )
-from projects.models import GeneratedProject
+from projects.models import GeneratedProject, ProjectFile
 
 
 class ProjectViewSet(viewsets.ModelViewSet):
@@ -78,8 +78,11 @@ class ProjectFileListView(GenericAPIView):
         return get_object_or_404(owned, pk=self.kwargs["generated_project_id"])
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no request
+            return ProjectFile.objects.none()
         return selectors.project_files_of(generated_project=self.generated_project())
 
+    @extend_schema(operation_id="generated_project_files_list")
     def get(self, request: Request, generated_project_id: int) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -107,12 +110,14 @@ class ProjectFileListView(GenericAPIView):
 
 class ProjectFileDetailView(GenericAPIView):
     serializer_class = ProjectFileSerializer
+    queryset = ProjectFile.objects.none()  # for the schema; get_object() scopes to the owner
 
     def get_object(self) -> Any:
         owned = selectors.generated_projects_owned(owner=self.request.user)
         generated_project = get_object_or_404(owned, pk=self.kwargs["generated_project_id"])
         return get_object_or_404(selectors.project_files_of(generated_project=generated_project), pk=self.kwargs["pk"])
 
+    @extend_schema(operation_id="generated_project_files_retrieve")
     def get(self, request: Request, generated_project_id: int, pk: int) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 

@@ -124,6 +124,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "GenerationStatusEnum": "projects.transitions.GENERATION_STATUS_CHOICES",
+        "ExportStatusEnum": "projects.transitions.EXPORT_STATUS_CHOICES",
+    },
 }
 
 #: Knobs of the projects domain.

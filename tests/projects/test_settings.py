@@ -1,0 +1,54 @@
+"""Configuration: production settings pass `check --deploy` and refuse to start without secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MANAGE = REPO / "services" / "projects" / "manage.py"
+
+
+def manage(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    return subprocess.run(
+        [sys.executable, str(MANAGE), *args], env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = manage(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        DJANGO_SETTINGS_MODULE="projects_service.settings.production",
+        DJANGO_SECRET_KEY="x" * 64 + "-production-secret-for-the-check-only",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_ALLOWED_HOSTS="projects.example.com",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
+    result = manage(
+        ["check"],
+        DJANGO_SETTINGS_MODULE="projects_service.settings.production",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_a_database_url():
+    result = manage(
+        ["check"], DJANGO_SETTINGS_MODULE="projects_service.settings.production", DJANGO_SECRET_KEY="s" * 64
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL is required" in result.stderr
+
+
+def test_malformed_integer_setting_is_a_clear_error():
+    result = manage(["check"], DJANGO_SETTINGS_MODULE="projects_service.settings.dev", API_PAGE_SIZE="many")
+    assert result.returncode != 0
+    assert "API_PAGE_SIZE must be an integer" in result.stderr
