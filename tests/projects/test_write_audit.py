@@ -26,7 +26,7 @@ class TransactionAudit:
         self.evented: dict[int, list[str]] = defaultdict(list)
         self.outbox: dict[int, int] = defaultdict(int)
 
-    def __call__(self, execute, sql, params, many, context):  # noqa: ANN001
+    def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         match = EVENTED_WRITE.match(sql)
         is_outbox = sql.startswith('INSERT INTO "outbox_event"') or sql.startswith("INSERT INTO outbox_event")
