@@ -309,3 +309,16 @@ def test_fixture_loading_writes_no_events(project, tmp_path):
     call_command("loaddata", str(fixture), verbosity=0)
     assert GeneratedProject.objects.get(pk=900).status == "completed"
     assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_outbox_rows_are_visible_read_only_in_the_admin(generated_project):
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    browser = Client()
+    browser.force_login(admin_user)
+    [event] = events_of(generated_project)
+    listing = browser.get("/admin/outbox/outboxevent/?state=pending")
+    assert listing.status_code == 200 and "generation.started" in listing.content.decode()
+    detail = browser.get(f"/admin/outbox/outboxevent/{event.pk}/change/")
+    assert detail.status_code == 200 and str(event.event_id) in detail.content.decode()
+    assert browser.post(f"/admin/outbox/outboxevent/{event.pk}/delete/").status_code == 403
