@@ -21,8 +21,11 @@ from codegen_contracts.events import (
     GenerationPayload,
     event_spec,
 )
+from codegen_contracts.messaging import EVENTS_ACTOR, EVENTS_QUEUE, envelope_to_builtins
 
 __all__ = [
+    "EVENTS_ACTOR",
+    "EVENTS_QUEUE",
     "EVENT_TYPES",
     "ContractError",
     "Envelope",
@@ -35,6 +38,7 @@ __all__ = [
     "envelope_decode",
     "envelope_encode",
     "envelope_from_builtins",
+    "envelope_to_builtins",
     "event_spec",
     "payload_validate",
 ]

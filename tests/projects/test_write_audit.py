@@ -29,7 +29,7 @@ class TransactionAudit:
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         match = EVENTED_WRITE.match(sql)
-        is_outbox = sql.startswith('INSERT INTO "outbox_event"') or sql.startswith("INSERT INTO outbox_event")
+        is_outbox = re.search(r'INSERT INTO "?outbox_event"? ', sql) is not None
         if (match and '"status"' in match["rest"]) or is_outbox:
             # a separate raw cursor: the caller may still fetch RETURNING rows from its own
             txid = context["connection"].connection.execute("SELECT txid_current()").fetchone()[0]

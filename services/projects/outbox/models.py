@@ -52,7 +52,31 @@ class OutboxEvent(models.Model):
             ),
             models.Index(fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_idx"),
             models.Index(fields=["state", "event_type"], name="outbox_state_type_idx"),
+            # Retention: published rows, oldest first.
+            models.Index(
+                fields=["published_at"], name="outbox_published_idx", condition=Q(state="published")
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.state})"
+
+
+class OutboxRelay(models.Model):
+    """A relay process's heartbeat: who runs, since when, and when it last finished a batch."""
+
+    relay_id = models.CharField(max_length=100, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    last_beat_at = models.DateTimeField()
+    last_batch_at = models.DateTimeField(null=True, blank=True)
+    published_total = models.PositiveBigIntegerField(default=0)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "outbox_relay"
+        ordering = ["-last_beat_at"]
+
+    def __str__(self) -> str:
+        return f"relay {self.relay_id} on {self.hostname}"

@@ -15,6 +15,7 @@ from codegen_contracts import event_spec, payload_validate
 from outbox.correlation import correlation_id_get
 from outbox.errors import OutboxWriteOutsideTransaction
 from outbox.models import OutboxEvent, OutboxState
+from outbox.wakeup import NOTIFY_CHANNEL, wakeup_after_commit, wakeup_mode
 
 #: Columns the writer fills, in the order of its INSERT.
 _COLUMNS = (
@@ -34,13 +35,24 @@ _COLUMNS = (
 )
 
 
+#: Columns that take the database's clock on PostgreSQL, so app hosts' clocks never matter.
+_DB_CLOCK_COLUMNS = frozenset({"created_at", "next_attempt_at"})
+
+
 @functools.cache
-def _insert() -> tuple[str, list[Field]]:
+def _insert(vendor: str, notify: bool) -> tuple[str, list[Field], list[str]]:
+    """The INSERT for ``vendor``: its SQL, the fields of its parameters and their names."""
     meta = OutboxEvent._meta
-    fields = [meta.get_field(name) for name in _COLUMNS]
-    columns = ", ".join(field.column for field in fields)  # type: ignore[attr-defined]
-    placeholders = ", ".join(["%s"] * len(fields))
-    return f"INSERT INTO {meta.db_table} ({columns}) VALUES ({placeholders})", fields  # type: ignore[return-value]
+    names = [n for n in _COLUMNS if not (vendor == "postgresql" and n in _DB_CLOCK_COLUMNS)]
+    fields = [meta.get_field(name) for name in names]
+    columns = ", ".join(meta.get_field(name).column for name in _COLUMNS)  # type: ignore[union-attr]
+    values = ", ".join(
+        "statement_timestamp()" if vendor == "postgresql" and name in _DB_CLOCK_COLUMNS else "%s" for name in _COLUMNS
+    )
+    sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values})"
+    if notify:  # one round trip: the NOTIFY rides on the INSERT and is delivered at commit
+        sql = f"WITH inserted AS ({sql} RETURNING 1) SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM inserted"
+    return sql, fields, names  # type: ignore[return-value]
 
 
 def outbox_event_write(
@@ -72,23 +84,26 @@ def outbox_event_write(
     if correlation_id:
         headers["correlation_id"] = correlation_id
     event_id = uuid.uuid4()
-    row = (
-        event_id,
-        event_type,
-        spec.version,
-        spec.aggregate_type,
-        str(aggregate_id),
-        sequence,
-        payload_validate(event_type, payload),
-        headers,
-        now,
-        OutboxState.PENDING.value,
-        0,
-        now,
-        "",
-    )
-    sql, fields = _insert()
-    params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
+    row = {
+        "event_id": event_id,
+        "event_type": event_type,
+        "schema_version": spec.version,
+        "aggregate_type": spec.aggregate_type,
+        "aggregate_id": str(aggregate_id),
+        "sequence": sequence,
+        "payload": payload_validate(event_type, payload),
+        "headers": headers,
+        "created_at": now,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+    }
+    mode = wakeup_mode(using)
+    sql, fields, names = _insert(connection.vendor, mode == "notify")
+    params = [field.get_db_prep_save(row[name], connection) for field, name in zip(fields, names, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    if mode == "redis":
+        wakeup_after_commit(using)
     return event_id

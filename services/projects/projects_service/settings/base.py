@@ -7,7 +7,7 @@ from typing import Any
 
 import dj_database_url
 
-from projects_service.env import env_int, env_list, env_str
+from projects_service.env import env_float, env_int, env_list, env_str
 
 #: The services/projects directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -138,6 +138,50 @@ PROJECTS = {
     "MAX_BULK_FILES": env_int("PROJECTS_MAX_BULK_FILES", 1000),
     #: Longest accepted file path, in UTF-8 bytes.
     "MAX_PATH_BYTES": env_int("PROJECTS_MAX_PATH_BYTES", 1024),
+}
+
+#: The outbox relay. Every key can be set by the environment variable OUTBOX_<KEY>.
+OUTBOX = {
+    #: Redis that carries the Dramatiq queues.
+    "REDIS_URL": env_str("REDIS_URL", "redis://127.0.0.1:6390/0"),
+    #: Dramatiq's Redis key namespace (its default).
+    "NAMESPACE": env_str("OUTBOX_NAMESPACE", "dramatiq"),
+    #: Rows claimed and published per batch.
+    "BATCH_SIZE": env_int("OUTBOX_BATCH_SIZE", 500),
+    #: Seconds between polls when no wake-up arrives (polling alone guarantees progress).
+    "POLL_INTERVAL": env_float("OUTBOX_POLL_INTERVAL", 1.0),
+    #: Seconds a claimed row stays invisible to other relays; a crashed relay's rows return after it.
+    "LEASE_SECONDS": env_float("OUTBOX_LEASE_SECONDS", 30.0),
+    #: Publish attempts (batches that gave up) before a row is marked dead.
+    "MAX_ATTEMPTS": env_int("OUTBOX_MAX_ATTEMPTS", 10),
+    #: First backoff after a failed attempt, in seconds; doubles per attempt, with jitter.
+    "BACKOFF_BASE": env_float("OUTBOX_BACKOFF_BASE", 2.0),
+    #: Longest backoff, in seconds.
+    "BACKOFF_MAX": env_float("OUTBOX_BACKOFF_MAX", 600.0),
+    #: In-process tries of one batch publish (tenacity) before the batch goes back with backoff.
+    "PUBLISH_RETRY_ATTEMPTS": env_int("OUTBOX_PUBLISH_RETRY_ATTEMPTS", 4),
+    #: Longest wait between in-process tries, in seconds (exponential with jitter up to this).
+    "PUBLISH_RETRY_MAX_WAIT": env_float("OUTBOX_PUBLISH_RETRY_MAX_WAIT", 2.0),
+    #: Socket timeout of a Redis round trip, in seconds.
+    "PUBLISH_TIMEOUT": env_float("OUTBOX_PUBLISH_TIMEOUT", 5.0),
+    #: Seconds between claims that scan the whole pending index (the others start near its head).
+    "SWEEP_INTERVAL": env_float("OUTBOX_SWEEP_INTERVAL", 10.0),
+    #: Seconds behind the last claimed due time that a head-of-queue claim still looks.
+    "SCAN_MARGIN": env_float("OUTBOX_SCAN_MARGIN", 5.0),
+    #: Published rows older than this many seconds are deleted (never pending or dead rows).
+    "RETENTION_SECONDS": env_float("OUTBOX_RETENTION_SECONDS", 24 * 3600.0),
+    #: Rows deleted per retention statement.
+    "RETENTION_BATCH": env_int("OUTBOX_RETENTION_BATCH", 5000),
+    #: Seconds between retention runs of a relay.
+    "RETENTION_INTERVAL": env_float("OUTBOX_RETENTION_INTERVAL", 60.0),
+    #: Seconds between heartbeat writes of a relay.
+    "HEARTBEAT_INTERVAL": env_float("OUTBOX_HEARTBEAT_INTERVAL", 5.0),
+    #: How a commit wakes the relay: "notify" (PostgreSQL NOTIFY), "redis" (PUBLISH) or "none".
+    "WAKEUP": env_str("OUTBOX_WAKEUP", "notify"),
+    #: Port of the relay's Prometheus metrics (0 turns them off).
+    "METRICS_PORT": env_int("OUTBOX_METRICS_PORT", 0),
+    #: Address the metrics listen on.
+    "METRICS_ADDR": env_str("OUTBOX_METRICS_ADDR", "127.0.0.1"),
 }
 
 #: Largest page size a client may ask for with ?page_size=.
