@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from devinfra.postgres import PostgresServer, PostgresUnavailable
+from devinfra.redis import RedisServer, RedisUnavailable
 
 
 def _unavailable(reason: str) -> None:
@@ -38,3 +39,16 @@ def django_db_modify_db_settings(postgres_server: PostgresServer) -> None:
     settings.DATABASES["default"].update(
         HOST="127.0.0.1", PORT=str(postgres_server.port), USER=postgres_server.user, PASSWORD="", NAME="projects"
     )
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server (append-only, noeviction) for the whole session, on a free loopback port."""
+    try:
+        server = RedisServer().start()
+    except RedisUnavailable as exc:
+        _unavailable(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -8,6 +8,7 @@ event. Wake-ups only shorten the wait: polling alone guarantees progress.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from typing import Any
@@ -22,8 +23,6 @@ NOTIFY_CHANNEL = "outbox_event"
 #: Redis PUBLISH channel.
 REDIS_CHANNEL = "outbox:wakeup"
 
-_redis_client: Any = None
-_redis_lock = threading.Lock()
 
 
 def wakeup_mode(using: str) -> str:
@@ -34,21 +33,16 @@ def wakeup_mode(using: str) -> str:
     return str(mode)
 
 
-def _redis() -> Any:
-    global _redis_client
-    with _redis_lock:
-        if _redis_client is None:
-            import redis
+@functools.cache
+def _redis(url: str) -> Any:
+    import redis
 
-            _redis_client = redis.Redis.from_url(
-                settings.OUTBOX["REDIS_URL"], socket_timeout=0.5, socket_connect_timeout=0.5
-            )
-        return _redis_client
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
 
 def _publish_wakeup() -> None:
     try:
-        _redis().publish(REDIS_CHANNEL, b"1")
+        _redis(settings.OUTBOX["REDIS_URL"]).publish(REDIS_CHANNEL, b"1")
     except Exception as exc:  # the relay still polls; a lost wake-up only costs latency
         logger.warning("outbox wake-up via Redis failed: %s", exc)
 

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from outbox.config import OutboxConfig
+from outbox.publisher import DramatiqRedisPublisher
+from outbox.relay import Relay
+from outbox.wakeup import WakeupListener
+
+logger = logging.getLogger("outbox.relay")
+
+
+def sqlite_single_relay_lock(using: str) -> Any:
+    """Take the one-relay lock of a SQLite database, or raise CommandError saying why not."""
+    name = Path(str(connections[using].settings_dict["NAME"]))
+    handle = open(f"{name}.relay.lock", "w")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise CommandError(
+            f"another outbox relay is already running against {name}: SQLite has no SELECT ... SKIP LOCKED, "
+            "so exactly one relay may run on it (use PostgreSQL to run several)"
+        ) from None
+    return handle
+
+
+class Command(BaseCommand):
+    help = "Publish outbox rows to Dramatiq over Redis until stopped (SIGTERM/SIGINT finish the batch in hand)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--batch-size", type=int, help="rows per batch (OUTBOX_BATCH_SIZE)")
+        parser.add_argument("--poll-interval", type=float, help="seconds between polls without wake-ups")
+        parser.add_argument("--wakeup", choices=["notify", "redis", "none"], help="wake-up mechanism (OUTBOX_WAKEUP)")
+        parser.add_argument("--metrics-port", type=int, help="serve Prometheus metrics here (0: off)")
+        parser.add_argument("--once", action="store_true", help="publish what is due now, then exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        config = OutboxConfig.from_settings(
+            batch_size=options["batch_size"],
+            poll_interval=options["poll_interval"],
+            wakeup=options["wakeup"],
+            metrics_port=options["metrics_port"],
+        )
+        using = "default"
+        lock = sqlite_single_relay_lock(using) if connections[using].vendor == "sqlite" else None
+        publisher = DramatiqRedisPublisher(config.redis_url, namespace=config.namespace, timeout=config.publish_timeout)
+        relay = Relay(config, publisher, using=using)
+        for warning in publisher.durability_warnings():
+            logger.warning(json.dumps({"event": "outbox.redis_durability", "warning": warning}))
+        if config.metrics_port:
+            relay.metrics.serve(config.metrics_port, config.metrics_addr)
+
+        def stop(signum: int, frame: object) -> None:
+            relay.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            if options["once"]:
+                published = relay.drain()
+                self.stdout.write(json.dumps({"event": "outbox.drained", "published": published}))
+                return
+            mode = "none" if config.wakeup == "notify" and connections[using].vendor != "postgresql" else config.wakeup
+            listener = WakeupListener(mode, relay.wake_event, using=using)
+            listener.start()
+            try:
+                relay.run()
+            finally:
+                listener.stop()
+        finally:
+            publisher.close()
+            if lock is not None:
+                lock.close()

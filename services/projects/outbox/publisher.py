@@ -1,0 +1,153 @@
+"""Publishing claimed rows as standard Dramatiq messages, one Redis round trip per batch.
+
+Each message goes through Dramatiq's own ``dispatch`` Lua script (command ``enqueue``) in a
+Redis pipeline, so its format is exactly what ``RedisBroker.enqueue`` writes and any Dramatiq
+worker consumes it. Broker middleware ``before_enqueue`` hooks do not run on this path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, envelope_from_builtins, envelope_to_builtins
+from outbox.store import ClaimedRow
+
+logger = logging.getLogger(__name__)
+
+#: Passed where Dramatiq's script expects its max unpack size; ``enqueue`` does not use it.
+_UNUSED_MAX_UNPACK = 1
+
+
+class PublishError(Exception):
+    """A publish attempt failed for reasons that may pass (broker unreachable, out of memory)."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A claimed row with its encoded Dramatiq message."""
+
+    row: ClaimedRow
+    redis_message_id: str
+    data: bytes
+
+
+def message_for(row: ClaimedRow) -> dramatiq.Message[Any]:
+    """The Dramatiq message for a row: the envelope as the one argument, the event id as message id.
+
+    Raises a ContractError when the row does not satisfy its event contract.
+    """
+    envelope = envelope_from_builtins(
+        {
+            "event_id": str(row.event_id),
+            "event_type": row.event_type,
+            "schema_version": row.schema_version,
+            "occurred_at": row.created_at.isoformat(),
+            "aggregate_type": row.aggregate_type,
+            "aggregate_id": row.aggregate_id,
+            "sequence": row.sequence,
+            "correlation_id": row.headers.get("correlation_id"),
+            "payload": row.payload,
+        }
+    )
+    return dramatiq.Message(
+        queue_name=EVENTS_QUEUE,
+        actor_name=EVENTS_ACTOR,
+        args=(envelope_to_builtins(envelope),),
+        kwargs={},
+        options={"redis_message_id": str(uuid.uuid4())},
+        message_id=str(row.event_id),
+        message_timestamp=int(time.time() * 1000),
+    )
+
+
+def prepare(row: ClaimedRow) -> Prepared:
+    """Encode a row's message (raises a ContractError for a row that breaks its contract)."""
+    message = message_for(row)
+    return Prepared(row=row, redis_message_id=message.options["redis_message_id"], data=message.encode())
+
+
+class DramatiqRedisPublisher:
+    """Enqueues prepared messages onto the events queue with one pipelined round trip."""
+
+    def __init__(self, redis_url: str, *, namespace: str = "dramatiq", timeout: float = 5.0) -> None:
+        pool = redis.ConnectionPool.from_url(
+            redis_url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+        )
+        self.client = redis.Redis(connection_pool=pool)
+        self.broker = RedisBroker(client=self.client, namespace=namespace)
+        self.broker.declare_queue(EVENTS_QUEUE)
+        self.namespace = namespace
+        self._script = self.broker.scripts["dispatch"]
+
+    def publish(self, batch: list[Prepared]) -> list[tuple[Prepared, str]]:
+        """Enqueue ``batch``; return the messages Redis refused, with its error.
+
+        Raises PublishError when Redis cannot be reached or refuses every message.
+        """
+        if not batch:
+            return []
+        try:
+            return self._publish(batch)
+        except redis.exceptions.NoScriptError:
+            self.client.script_load(self._script.script)  # Redis restarted and forgot the script
+            return self._publish(batch)
+        except redis.RedisError as exc:
+            raise PublishError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _publish(self, batch: list[Prepared]) -> list[tuple[Prepared, str]]:
+        now_ms = int(time.time() * 1000)
+        pipe = self.client.pipeline(transaction=False)
+        for item in batch:
+            pipe.evalsha(
+                self._script.sha,
+                1,
+                self.namespace,
+                "enqueue",
+                now_ms,
+                EVENTS_QUEUE,
+                self.broker.broker_id,
+                self.broker.heartbeat_timeout,
+                self.broker.dead_message_ttl,
+                0,
+                _UNUSED_MAX_UNPACK,
+                item.redis_message_id,
+                item.data,
+            )
+        results = pipe.execute(raise_on_error=False)
+        if any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
+            raise redis.exceptions.NoScriptError("dispatch script not loaded")
+        refused = [
+            (item, str(result)) for item, result in zip(batch, results, strict=True) if isinstance(result, Exception)
+        ]
+        if len(refused) == len(batch):
+            raise PublishError(f"Redis refused the whole batch: {refused[0][1]}")
+        return refused
+
+    def ensure_script(self) -> None:
+        """Load Dramatiq's dispatch script (idempotent)."""
+        self.client.script_load(self._script.script)
+
+    def durability_warnings(self) -> list[str]:
+        """What about this Redis could evict or forget queued messages (empty when all is well)."""
+        try:
+            policy = self.client.config_get("maxmemory-policy").get("maxmemory-policy")
+            appendonly = self.client.config_get("appendonly").get("appendonly")
+        except redis.RedisError as exc:
+            return [f"cannot read the Redis configuration ({exc}); make sure it runs with noeviction and appendonly"]
+        warnings = []
+        if policy != "noeviction":
+            warnings.append(f"Redis maxmemory-policy is {policy!r}: under memory pressure it evicts queued events")
+        if appendonly != "yes":
+            warnings.append("Redis appendonly is off: a restart can forget queued events")
+        return warnings
+
+    def close(self) -> None:
+        self.client.close()

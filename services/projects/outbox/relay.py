@@ -1,0 +1,286 @@
+"""The relay: claim due outbox rows, publish them to Dramatiq over Redis, mark them published.
+
+Each batch is three short steps, none holding a row lock across the network: claim (one
+statement that leases the rows), publish (one pipelined Redis round trip, retried in process
+with tenacity, bounded and jittered), settle (mark published, or back off / mark dead). A relay
+that dies between claim and settle leaves its rows leased; they come back when the lease ends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import tenacity
+from django.db import DatabaseError, connections, transaction
+from django.utils import timezone
+
+from codegen_contracts import ContractError
+from outbox import store
+from outbox.config import OutboxConfig
+from outbox.metrics import RelayMetrics
+from outbox.models import OutboxRelay
+from outbox.publisher import DramatiqRedisPublisher, Prepared, PublishError, prepare
+from outbox.store import ClaimedRow
+
+logger = logging.getLogger("outbox.relay")
+
+
+class RelayStopping(Exception):
+    """The relay was asked to stop while waiting between publish tries."""
+
+
+@dataclass
+class BatchOutcome:
+    """What one batch did."""
+
+    claimed: int = 0
+    published: int = 0
+    retried: int = 0
+    dead: int = 0
+    released: int = 0
+    duration: float = 0.0
+
+
+class Relay:
+    """One relay process's loop; several can run against one PostgreSQL."""
+
+    def __init__(
+        self,
+        config: OutboxConfig,
+        publisher: DramatiqRedisPublisher,
+        *,
+        using: str = "default",
+        relay_id: str | None = None,
+        metrics: RelayMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.publisher = publisher
+        self.using = using
+        self.relay_id = relay_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.metrics = metrics or RelayMetrics()
+        self.clock = clock
+        self.stop_event = threading.Event()
+        self.wake_event = threading.Event()
+        self.published_total = 0
+        self._due_after = None  # head of the queue as last seen, for bounded claims
+        self._next_sweep = 0.0
+        self._next_heartbeat = 0.0
+        self._next_retention = 0.0
+        self._last_batch_at = None
+
+    # --- one batch -------------------------------------------------------------------------
+
+    def step(self) -> BatchOutcome:
+        """Claim, publish and settle one batch; returns what happened."""
+        started = self.clock()
+        sweep = started >= self._next_sweep
+        rows = store.outbox_rows_claim(
+            limit=self.config.batch_size,
+            lease_seconds=self.config.lease_seconds,
+            due_after=None if sweep else self._due_after,
+            using=self.using,
+        )
+        if sweep:
+            self._next_sweep = started + self.config.sweep_interval
+        outcome = BatchOutcome(claimed=len(rows))
+        if not rows:
+            return outcome
+        self._due_after = rows[0].due_at - timedelta(seconds=self.config.scan_margin)
+
+        failures: list[tuple[ClaimedRow, str]] = []
+        batch: list[Prepared] = []
+        for row in rows:
+            try:
+                batch.append(prepare(row))
+            except ContractError as exc:
+                failures.append((row, f"contract: {exc}"))
+        try:
+            published, refused = self._publish_with_retry(batch)
+        except RelayStopping:
+            outcome.released = self._settle_db(
+                lambda: store.outbox_rows_release(ids=[p.row.id for p in batch], using=self.using)
+            )
+            return outcome
+        failures.extend((item.row, error) for item, error in refused)
+
+        self._settle_db(lambda: store.outbox_rows_mark_published(ids=[p.row.id for p in published], using=self.using))
+        outcome.published = len(published)
+        if failures:
+            outcome.retried, outcome.dead = self._settle_db(
+                lambda: store.outbox_rows_mark_failed(
+                    failures=failures,
+                    max_attempts=self.config.max_attempts,
+                    backoff_base=self.config.backoff_base,
+                    backoff_max=self.config.backoff_max,
+                    using=self.using,
+                )
+            )
+        outcome.duration = self.clock() - started
+        self._record(outcome, failures)
+        return outcome
+
+    def _publish_with_retry(self, batch: list[Prepared]) -> tuple[list[Prepared], list[tuple[Prepared, str]]]:
+        """Publish, retrying what failed; returns (published, refused with the last error)."""
+        remaining = list(batch)
+        published: list[Prepared] = []
+        refused: list[tuple[Prepared, str]] = []
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.config.publish_retry_attempts),
+            wait=tenacity.wait_exponential_jitter(initial=0.05, max=self.config.publish_retry_max_wait),
+            retry=tenacity.retry_if_exception_type(PublishError),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    refused = self.publisher.publish(remaining)
+                    refused_ids = {id(item) for item, _ in refused}
+                    published.extend(item for item in remaining if id(item) not in refused_ids)
+                    remaining = [item for item, _ in refused]
+                    if refused:
+                        raise PublishError(refused[0][1])
+        except PublishError as exc:
+            logger.warning("publish gave up after %d tries: %s", self.config.publish_retry_attempts, exc)
+            refused = [(item, str(exc)) for item in remaining]
+        return published, refused
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stop_event.wait(seconds):
+            raise RelayStopping
+
+    def _settle_db(self, action: Callable[[], object]) -> object:
+        """Run a settle statement, riding out a database restart (no row locks are held)."""
+        deadline = self.clock() + self.config.lease_seconds / 2
+        while True:
+            try:
+                return action()
+            except DatabaseError as exc:
+                connections[self.using].close()
+                if self.clock() > deadline:
+                    raise
+                logger.warning("database unavailable while settling a batch, retrying: %s", exc)
+                time.sleep(0.5)
+
+    def _record(self, outcome: BatchOutcome, failures: list[tuple[ClaimedRow, str]]) -> None:
+        self.published_total += outcome.published
+        self._last_batch_at = timezone.now()
+        self.metrics.published.inc(outcome.published)
+        self.metrics.publish_failures.inc(len(failures))
+        self.metrics.dead.inc(outcome.dead)
+        self.metrics.batch_duration.observe(outcome.duration)
+        line = {
+            "event": "outbox.batch",
+            "relay": self.relay_id,
+            "claimed": outcome.claimed,
+            "published": outcome.published,
+            "failed": len(failures),
+            "retried": outcome.retried,
+            "dead": outcome.dead,
+            "duration_ms": round(outcome.duration * 1000, 2),
+        }
+        if failures:
+            line["error"] = failures[0][1][:300]
+        logger.info(json.dumps(line))
+
+    # --- the loop --------------------------------------------------------------------------
+
+    def drain(self) -> int:
+        """Publish everything due now and return how many were published (``--once``)."""
+        total = 0
+        self._next_sweep = 0.0
+        while not self.stop_event.is_set():
+            outcome = self.step()
+            total += outcome.published
+            if outcome.claimed < self.config.batch_size:
+                self._next_sweep = 0.0  # one last full sweep for stragglers, then stop
+                outcome = self.step()
+                total += outcome.published
+                if outcome.claimed == 0:
+                    break
+        self.housekeeping(force=True)
+        return total
+
+    def run(self) -> None:
+        """Loop until ``stop()``: batches back to back while there is work, else wait for a wake-up."""
+        logger.info(json.dumps({"event": "outbox.relay_started", "relay": self.relay_id}))
+        while not self.stop_event.is_set():
+            try:
+                outcome = self.step()
+                self.housekeeping()
+            except DatabaseError as exc:
+                logger.warning("database unavailable, retrying: %s", exc)
+                connections[self.using].close()
+                self.stop_event.wait(1.0)
+                continue
+            if outcome.claimed < self.config.batch_size:
+                self.wake_event.wait(self.config.poll_interval)
+                self.wake_event.clear()
+        self.housekeeping(force=True, stopping=True)
+        logger.info(json.dumps({"event": "outbox.relay_stopped", "relay": self.relay_id}))
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand and return."""
+        self.stop_event.set()
+        self.wake_event.set()
+
+    # --- heartbeat, retention, gauges ----------------------------------------------------
+
+    def housekeeping(self, *, force: bool = False, stopping: bool = False) -> None:
+        """Heartbeat and gauges every HEARTBEAT_INTERVAL, retention every RETENTION_INTERVAL."""
+        now = self.clock()
+        try:
+            if force or now >= self._next_heartbeat:
+                self._next_heartbeat = now + self.config.heartbeat_interval
+                self.heartbeat(stopping=stopping)
+                for state, count in store.outbox_rows_by_state(using=self.using).items():
+                    self.metrics.rows.labels(state=state).set(count)
+                self.metrics.oldest_pending_age.set(store.outbox_oldest_pending_age(using=self.using))
+            if now >= self._next_retention:
+                self._next_retention = now + self.config.retention_interval
+                purged = store.outbox_rows_purge_published(
+                    older_than=timedelta(seconds=self.config.retention_seconds),
+                    batch=self.config.retention_batch,
+                    using=self.using,
+                )
+                if purged:
+                    logger.info(json.dumps({"event": "outbox.retention", "relay": self.relay_id, "deleted": purged}))
+        except DatabaseError as exc:
+            if stopping:
+                logger.warning("could not write the final heartbeat: %s", exc)
+                return
+            raise
+
+    def heartbeat(self, *, stopping: bool = False) -> None:
+        """Record that this relay is alive (and when it last finished a batch)."""
+        now = timezone.now()
+        with transaction.atomic(using=self.using):
+            OutboxRelay.objects.using(self.using).update_or_create(
+                relay_id=self.relay_id,
+                defaults={
+                    "hostname": socket.gethostname()[:255],
+                    "pid": os.getpid(),
+                    "last_beat_at": now,
+                    "last_batch_at": self._last_batch_at,
+                    "published_total": self.published_total,
+                    "stopped_at": now if stopping else None,
+                },
+                create_defaults={
+                    "hostname": socket.gethostname()[:255],
+                    "pid": os.getpid(),
+                    "started_at": now,
+                    "last_beat_at": now,
+                    "last_batch_at": self._last_batch_at,
+                    "published_total": self.published_total,
+                },
+            )

@@ -1,0 +1,215 @@
+"""The relay's reads and writes of the outbox table, each one short statement in its own transaction.
+
+On PostgreSQL the claim is one statement: due pending rows, oldest first, ``FOR UPDATE SKIP
+LOCKED``, leased by pushing their next-attempt time forward, returned. Due-ness, leases and
+backoff use the database's clock, never a relay host's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connections, transaction
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Value
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from outbox.models import OutboxEvent, OutboxState
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """An outbox row a relay holds the lease of."""
+
+    id: int
+    event_id: uuid.UUID
+    event_type: str
+    schema_version: int
+    aggregate_type: str
+    aggregate_id: str
+    sequence: int
+    payload: dict[str, Any]
+    headers: dict[str, Any]
+    created_at: datetime
+    attempts: int
+    due_at: datetime
+
+
+_RETURNED = (
+    "id",
+    "event_id",
+    "event_type",
+    "schema_version",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "payload",
+    "headers",
+    "created_at",
+    "attempts",
+)
+
+_PG_CLAIM = f"""
+WITH due AS (
+    SELECT id, next_attempt_at FROM outbox_event
+    WHERE state = 'pending' AND next_attempt_at <= now() {{bound}}
+    ORDER BY next_attempt_at, id
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE outbox_event AS o
+SET claimed_at = now(), next_attempt_at = now() + %s * interval '1 second'
+FROM due WHERE o.id = due.id
+RETURNING {", ".join(f"o.{name}" for name in _RETURNED)}, due.next_attempt_at
+"""
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str | bytes) else dict(value)
+
+
+def _row(values: Sequence[Any]) -> ClaimedRow:
+    data = dict(zip((*_RETURNED, "due_at"), values, strict=True))
+    data["payload"] = _json(data["payload"])
+    data["headers"] = _json(data["headers"])
+    if not isinstance(data["event_id"], uuid.UUID):
+        data["event_id"] = uuid.UUID(str(data["event_id"]))
+    return ClaimedRow(**data)
+
+
+def outbox_rows_claim(
+    *, limit: int, lease_seconds: float, due_after: datetime | None = None, using: str = "default"
+) -> list[ClaimedRow]:
+    """Claim up to ``limit`` due pending rows, oldest first, leasing them for ``lease_seconds``.
+
+    ``due_after`` limits the scan to rows due at or after it (the head of the queue), so that a
+    claim does not wade through dead index entries of rows already published.
+    """
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql":
+            sql = _PG_CLAIM.format(bound="AND next_attempt_at >= %s" if due_after else "")
+            params: list[Any] = [due_after] if due_after else []
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*params, limit, lease_seconds])
+                rows = [_row(values) for values in cursor.fetchall()]
+        else:  # SQLite: one relay only, and BEGIN IMMEDIATE serializes it with the writers
+            now = timezone.now()
+            due = OutboxEvent.objects.using(using).filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
+            if due_after:
+                due = due.filter(next_attempt_at__gte=due_after)
+            found = list(due.order_by("next_attempt_at", "id").values_list(*_RETURNED, "next_attempt_at")[:limit])
+            rows = [_row(values) for values in found]
+            OutboxEvent.objects.using(using).filter(id__in=[r.id for r in rows]).update(
+                claimed_at=now, next_attempt_at=now + timedelta(seconds=lease_seconds)
+            )
+    rows.sort(key=lambda r: (r.due_at, r.id))
+    return rows
+
+
+def outbox_rows_mark_published(*, ids: Iterable[int], using: str = "default") -> int:
+    """Mark leased rows published (attempt counted, error cleared)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    return (
+        OutboxEvent.objects.using(using)
+        .filter(id__in=ids, state=OutboxState.PENDING)
+        .update(state=OutboxState.PUBLISHED, published_at=Now(), attempts=F("attempts") + 1, last_error="")
+    )
+
+
+def backoff_seconds(attempts: int, *, base: float, maximum: float) -> float:
+    """Delay before the next try after ``attempts`` failed ones: exponential, capped, jittered."""
+    ceiling = min(maximum, base * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def outbox_rows_mark_failed(
+    *,
+    failures: Iterable[tuple[ClaimedRow, str]],
+    max_attempts: int,
+    backoff_base: float,
+    backoff_max: float,
+    using: str = "default",
+) -> tuple[int, int]:
+    """Count a failed attempt on each row with its error; back it off, or mark it dead at the limit.
+
+    Returns (rows backed off, rows now dead).
+    """
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for row, error in failures:
+        groups[(row.attempts + 1, error[:2000])].append(row.id)
+    retried = dead = 0
+    with transaction.atomic(using=using):
+        for (attempts, error), ids in groups.items():
+            rows = OutboxEvent.objects.using(using).filter(id__in=ids, state=OutboxState.PENDING)
+            if attempts >= max_attempts:
+                dead += rows.update(state=OutboxState.DEAD, attempts=attempts, last_error=error)
+                continue
+            delay = timedelta(seconds=backoff_seconds(attempts, base=backoff_base, maximum=backoff_max))
+            retried += rows.update(
+                attempts=attempts,
+                last_error=error,
+                next_attempt_at=ExpressionWrapper(Now() + Value(delay), output_field=DateTimeField()),
+            )
+    return retried, dead
+
+
+def outbox_rows_release(*, ids: Iterable[int], using: str = "default") -> int:
+    """Give leased rows back, due now, without counting an attempt (a relay stopping)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    return (
+        OutboxEvent.objects.using(using)
+        .filter(id__in=ids, state=OutboxState.PENDING)
+        .update(next_attempt_at=Now(), claimed_at=None)
+    )
+
+
+def outbox_rows_purge_published(*, older_than: timedelta, batch: int, using: str = "default") -> int:
+    """Delete published rows older than ``older_than``, ``batch`` at a time; returns how many.
+
+    Never touches pending or dead rows.
+    """
+    total = 0
+    while True:
+        with transaction.atomic(using=using):
+            cutoff = ExpressionWrapper(Now() - Value(older_than), output_field=DateTimeField())
+            doomed = list(
+                OutboxEvent.objects.using(using)
+                .filter(state=OutboxState.PUBLISHED, published_at__lt=cutoff)
+                .order_by("published_at")
+                .values_list("id", flat=True)[:batch]
+            )
+            if doomed:
+                OutboxEvent.objects.using(using).filter(id__in=doomed, state=OutboxState.PUBLISHED).delete()
+        total += len(doomed)
+        if len(doomed) < batch:
+            return total
+
+
+def outbox_rows_by_state(*, using: str = "default") -> dict[str, int]:
+    """How many rows are in each state (every state present, zero when none)."""
+    counts = {state.value: 0 for state in OutboxState}
+    for state, count in OutboxEvent.objects.using(using).order_by().values_list("state").annotate(n=Count("id")):
+        counts[state] = count
+    return counts
+
+
+def outbox_oldest_pending_age(*, using: str = "default") -> float:
+    """Seconds since the oldest pending row was written (0 when none is pending)."""
+    age = (
+        OutboxEvent.objects.using(using)
+        .filter(state=OutboxState.PENDING)
+        .aggregate(age=ExpressionWrapper(Now() - Min("created_at"), output_field=DurationField()))["age"]
+    )
+    return 0.0 if age is None else max(0.0, age.total_seconds())
