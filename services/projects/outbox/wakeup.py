@@ -24,7 +24,6 @@ NOTIFY_CHANNEL = "outbox_event"
 REDIS_CHANNEL = "outbox:wakeup"
 
 
-
 def wakeup_mode(using: str) -> str:
     """The configured mode, with "notify" falling back to "none" off PostgreSQL."""
     mode = settings.OUTBOX["WAKEUP"]
