@@ -17,7 +17,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 import tenacity
 from django.db import DatabaseError, connections, transaction
@@ -32,6 +33,8 @@ from outbox.publisher import DramatiqRedisPublisher, Prepared, PublishError, pre
 from outbox.store import ClaimedRow
 
 logger = logging.getLogger("outbox.relay")
+
+T = TypeVar("T")
 
 
 class RelayStopping(Exception):
@@ -72,11 +75,11 @@ class Relay:
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
         self.published_total = 0
-        self._due_after = None  # head of the queue as last seen, for bounded claims
+        self._due_after: datetime | None = None  # head of the queue as last seen, for bounded claims
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
         self._next_retention = 0.0
-        self._last_batch_at = None
+        self._last_batch_at: datetime | None = None
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -159,7 +162,7 @@ class Relay:
         if self.stop_event.wait(seconds):
             raise RelayStopping
 
-    def _settle_db(self, action: Callable[[], object]) -> object:
+    def _settle_db(self, action: Callable[[], T]) -> T:
         """Run a settle statement, riding out a database restart (no row locks are held)."""
         deadline = self.clock() + self.config.lease_seconds / 2
         while True:
