@@ -11,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -115,6 +116,7 @@ class PostgresServer:
         args = [str(bindir / "postgres"), "-D", str(self.datadir)]
         for key, value in options.items():
             args += ["-c", f"{key}={value}"]
+        self._args = args
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, user=run_as, cwd=self.root)
         self.wait_ready()
         return self
@@ -143,10 +145,25 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def stop_keep(self) -> None:
+        """Stop the server (fast shutdown), keeping its data for ``start_again()``."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients
+            self.process.wait(timeout=30)
+
+    def start_again(self) -> None:
+        """Start the server again on its data directory and port."""
+        run_as = _run_as()
+        assert self.root is not None
+        self.process = subprocess.Popen(
+            self._args, stdout=self._log, stderr=subprocess.STDOUT, user=run_as, cwd=self.root
+        )
+        self.wait_ready()
+
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -53,21 +53,24 @@ def database_url(transactional_db: Any) -> str:
 class Processes:
     """Starts project processes (relays, workers) and stops whatever is left at the end."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env = env
+        self.logs = logs
         self.started: list[subprocess.Popen[str]] = []
 
     def start(self, args: list[str], **env: str) -> subprocess.Popen[str]:
+        """Start a process whose output goes to a log file (a pipe nobody reads would block it)."""
+        log = open(self.logs / f"process-{len(self.started)}.log", "w")  # noqa: SIM115 - closed by the OS at exit
         process = subprocess.Popen(
-            args,
-            cwd=REPO,
-            env={**self.env, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            args, cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, text=True
         )
+        process.log_path = log.name  # type: ignore[attr-defined]
         self.started.append(process)
         return process
+
+    @staticmethod
+    def output(process: subprocess.Popen[str]) -> str:
+        return Path(process.log_path).read_text()  # type: ignore[attr-defined]
 
     @staticmethod
     def relay_args(*options: str) -> list[str]:
@@ -98,7 +101,7 @@ class Processes:
 
 
 @pytest.fixture
-def processes(database_url: str, redis_url: str) -> Iterator[Processes]:
+def processes(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Processes]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "projects_service.settings.test",
@@ -107,7 +110,7 @@ def processes(database_url: str, redis_url: str) -> Iterator[Processes]:
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "projects")]),
         "PYTHONUNBUFFERED": "1",
     }
-    running = Processes(env)
+    running = Processes(env, tmp_path)
     yield running
     running.stop_all()
 

@@ -139,7 +139,7 @@ class Relay:
         refused: list[tuple[Prepared, str]] = []
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.config.publish_retry_attempts),
-            wait=tenacity.wait_exponential_jitter(initial=0.05, max=self.config.publish_retry_max_wait),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.05, max=self.config.publish_retry_max_wait, jitter=0.05),
             retry=tenacity.retry_if_exception_type(PublishError),
             sleep=self._sleep,
             reraise=True,
