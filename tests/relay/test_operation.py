@@ -31,7 +31,8 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits_zero(processes, redis_url)
     assert relay.wait(timeout=30) == 0
     output = processes.output(relay)
     assert "outbox.relay_stopped" in output
-    # nothing left leased: every row is either published or due now for the next relay
+    # nothing left leased: every row is either published or free for the next relay
+    assert not OutboxEvent.objects.filter(state="pending", leased_until__isnull=False).exists()
     published = OutboxEvent.objects.filter(state="published").count()
     assert sum(queued_message_ids(redis_url).values()) == published
     heartbeat = OutboxRelay.objects.get()

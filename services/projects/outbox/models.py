@@ -38,6 +38,8 @@ class OutboxEvent(models.Model):
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    #: A relay's lease on the row; unindexed, so claiming is a HOT update that adds no index entries.
+    leased_until = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

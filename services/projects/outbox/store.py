@@ -1,8 +1,9 @@
 """The relay's reads and writes of the outbox table, each one short statement in its own transaction.
 
 On PostgreSQL the claim is one statement: due pending rows, oldest first, ``FOR UPDATE SKIP
-LOCKED``, leased by pushing their next-attempt time forward, returned. Due-ness, leases and
-backoff use the database's clock, never a relay host's.
+LOCKED``, leased (``leased_until``, an unindexed column, so the row keeps its place in the claim
+index and the update can be HOT), returned. Due-ness, leases and backoff use the database's
+clock, never a relay host's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Value
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -60,12 +61,13 @@ _PG_CLAIM = f"""
 WITH due AS (
     SELECT id, next_attempt_at FROM outbox_event
     WHERE state = 'pending' AND next_attempt_at <= now() {{bound}}
+        AND (leased_until IS NULL OR leased_until <= now())
     ORDER BY next_attempt_at, id
     LIMIT %s
     FOR UPDATE SKIP LOCKED
 )
 UPDATE outbox_event AS o
-SET claimed_at = now(), next_attempt_at = now() + %s * interval '1 second'
+SET claimed_at = now(), leased_until = now() + %s * interval '1 second'
 FROM due WHERE o.id = due.id
 RETURNING {", ".join(f"o.{name}" for name in _RETURNED)}, due.next_attempt_at
 """
@@ -102,13 +104,17 @@ def outbox_rows_claim(
                 rows = [_row(values) for values in cursor.fetchall()]
         else:  # SQLite: one relay only, and BEGIN IMMEDIATE serializes it with the writers
             now = timezone.now()
-            due = OutboxEvent.objects.using(using).filter(state=OutboxState.PENDING, next_attempt_at__lte=now)
+            due = OutboxEvent.objects.using(using).filter(
+                Q(leased_until__isnull=True) | Q(leased_until__lte=now),
+                state=OutboxState.PENDING,
+                next_attempt_at__lte=now,
+            )
             if due_after:
                 due = due.filter(next_attempt_at__gte=due_after)
             found = list(due.order_by("next_attempt_at", "id").values_list(*_RETURNED, "next_attempt_at")[:limit])
             rows = [_row(values) for values in found]
             OutboxEvent.objects.using(using).filter(id__in=[r.id for r in rows]).update(
-                claimed_at=now, next_attempt_at=now + timedelta(seconds=lease_seconds)
+                claimed_at=now, leased_until=now + timedelta(seconds=lease_seconds)
             )
     rows.sort(key=lambda r: (r.due_at, r.id))
     return rows
@@ -122,7 +128,13 @@ def outbox_rows_mark_published(*, ids: Iterable[int], using: str = "default") ->
     return (
         OutboxEvent.objects.using(using)
         .filter(id__in=ids, state=OutboxState.PENDING)
-        .update(state=OutboxState.PUBLISHED, published_at=Now(), attempts=F("attempts") + 1, last_error="")
+        .update(
+            state=OutboxState.PUBLISHED,
+            published_at=Now(),
+            attempts=F("attempts") + 1,
+            last_error="",
+            leased_until=None,
+        )
     )
 
 
@@ -152,12 +164,13 @@ def outbox_rows_mark_failed(
         for (attempts, error), ids in groups.items():
             rows = OutboxEvent.objects.using(using).filter(id__in=ids, state=OutboxState.PENDING)
             if attempts >= max_attempts:
-                dead += rows.update(state=OutboxState.DEAD, attempts=attempts, last_error=error)
+                dead += rows.update(state=OutboxState.DEAD, attempts=attempts, last_error=error, leased_until=None)
                 continue
             delay = timedelta(seconds=backoff_seconds(attempts, base=backoff_base, maximum=backoff_max))
             retried += rows.update(
                 attempts=attempts,
                 last_error=error,
+                leased_until=None,
                 next_attempt_at=ExpressionWrapper(Now() + Value(delay), output_field=DateTimeField()),
             )
     return retried, dead
@@ -168,11 +181,7 @@ def outbox_rows_release(*, ids: Iterable[int], using: str = "default") -> int:
     ids = list(ids)
     if not ids:
         return 0
-    return (
-        OutboxEvent.objects.using(using)
-        .filter(id__in=ids, state=OutboxState.PENDING)
-        .update(next_attempt_at=Now(), claimed_at=None)
-    )
+    return OutboxEvent.objects.using(using).filter(id__in=ids, state=OutboxState.PENDING).update(leased_until=None)
 
 
 def outbox_rows_purge_published(*, older_than: timedelta, batch: int, using: str = "default") -> int:

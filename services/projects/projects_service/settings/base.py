@@ -167,7 +167,7 @@ OUTBOX = {
     #: Seconds between claims that scan the whole pending index (the others start near its head).
     "SWEEP_INTERVAL": env_float("OUTBOX_SWEEP_INTERVAL", 10.0),
     #: Seconds behind the last claimed due time that a head-of-queue claim still looks.
-    "SCAN_MARGIN": env_float("OUTBOX_SCAN_MARGIN", 5.0),
+    "SCAN_MARGIN": env_float("OUTBOX_SCAN_MARGIN", 1.0),
     #: Published rows older than this many seconds are deleted (never pending or dead rows).
     "RETENTION_SECONDS": env_float("OUTBOX_RETENTION_SECONDS", 24 * 3600.0),
     #: Rows deleted per retention statement.
