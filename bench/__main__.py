@@ -1,4 +1,4 @@
-"""`make bench`: start PostgreSQL, run every workload against its baseline, write the results."""
+"""`make bench`: start PostgreSQL and Redis, run every workload against its baseline, write the results."""
 
 from __future__ import annotations
 
@@ -11,51 +11,91 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "services" / "projects")]
 
-from bench.harness import Workload, now_iso, results_markdown, results_write, run_workload  # noqa: E402
+from bench.harness import (  # noqa: E402
+    Measurement,
+    Result,
+    Workload,
+    now_iso,
+    results_markdown,
+    results_write,
+    run_workload,
+)
 from devinfra.postgres import PostgresServer  # noqa: E402
+from devinfra.redis import RedisServer  # noqa: E402
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=7, help="samples per side of each workload (default 7)")
+    parser.add_argument("--quick", action="store_true", help="smaller batches and shorter runs, for a smoke run")
+    parser.add_argument("--only", help="run only workloads whose name contains this")
+    return parser.parse_args()
+
+
+def run_all(args: argparse.Namespace, database_url: str, redis_url: str) -> tuple[list[Result], list[Measurement]]:
+    from bench import relay_workloads
+    from bench.projects_workloads import projects_workloads
+
+    def wanted(name: str) -> bool:
+        return not args.only or args.only in name
+
+    def run(workload: Workload, rounds: int) -> None:
+        if wanted(workload.name):
+            print(f"running {workload.name} ({rounds} rounds)", flush=True)
+            results.append(run_workload(workload, rounds))
+
+    results: list[Result] = []
+    measurements: list[Measurement] = []
+    for factory in projects_workloads(args.quick):
+        made = factory()
+        for workload in made if isinstance(made, list) else [made]:
+            run(workload, args.rounds)
+    drain, naive = (20_000, 2_000) if args.quick else (100_000, 10_000)
+    for workload in relay_workloads.drain_workloads(drain, naive, redis_url):
+        run(workload, min(args.rounds, 3))
+    run(relay_workloads.bloat_workload(15.0 if args.quick else 60.0, 10_000, redis_url), 1)
+    if wanted("latency"):
+        print("measuring commit-to-queue latency", flush=True)
+        seconds = 5.0 if args.quick else 15.0
+        measurements += relay_workloads.latency_measurements(database_url, redis_url, seconds=seconds)
+    if wanted("scale"):
+        print("measuring 1, 2 and 4 relays", flush=True)
+        count = 20_000 if args.quick else 60_000
+        measurements += relay_workloads.scale_measurements(database_url, redis_url, count)
+    return results, measurements
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=7, help="samples per side of each workload (default 7)")
-    parser.add_argument("--quick", action="store_true", help="smaller batches, for a smoke run")
-    parser.add_argument("--only", help="run only workloads whose name contains this")
-    args = parser.parse_args()
-
+    args = arguments()
     started = now_iso()
     postgres = PostgresServer().start()
+    redis_server = RedisServer().start()
     try:
-        os.environ["DATABASE_URL"] = postgres.create_database("bench")
-        os.environ["DJANGO_SETTINGS_MODULE"] = "projects_service.settings.test"
+        database_url = postgres.create_database("bench")
+        os.environ.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_server.url,
+            DJANGO_SETTINGS_MODULE="projects_service.settings.test",
+        )
         os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
         import django
         from django.core.management import call_command
 
         django.setup()
         call_command("migrate", verbosity=0)
-
-        from bench.projects_workloads import projects_workloads
-
-        results = []
-        for factory in projects_workloads(args.quick):
-            made = factory()
-            for workload in made if isinstance(made, list) else [made]:
-                assert isinstance(workload, Workload)
-                if args.only and args.only not in workload.name:
-                    continue
-                print(f"running {workload.name} ({args.rounds} rounds)", flush=True)
-                results.append(run_workload(workload, args.rounds))
+        results, measurements = run_all(args, database_url, redis_server.url)
     finally:
+        redis_server.stop()
         postgres.stop()
 
     context = {
         "started": started,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        "PostgreSQL on loopback (fsync off)",
+        "PostgreSQL and Redis on loopback (PostgreSQL fsync off)",
         "rounds": args.rounds,
     }
-    folder = results_write(results, context)
-    print(results_markdown(results, context))
+    folder = results_write(results, context, measurements)
+    print(results_markdown(results, context, measurements))
     print(f"results written to {folder.relative_to(REPO)}/ (results.md, results.json, chart.png)")
     return 0
 

@@ -26,7 +26,28 @@ class Workload:
     subject: Callable[[], float]
     #: Target on subject/baseline, e.g. ("<=", 1.10); None when the ratio is only reported.
     target: tuple[str, float] | None = None
+    #: Unit of the samples the callables return (ms per operation, or events/s for rates).
     unit: str = "ms/op"
+    #: Run one untimed pair first.
+    warmup: bool = True
+
+
+@dataclass
+class Measurement:
+    """A single figure that is not a ratio (a latency percentile, a throughput, CPU per event)."""
+
+    name: str
+    value: float
+    unit: str
+    target: tuple[str, float] | None = None
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return self.value <= bound if op == "<=" else self.value >= bound
 
 
 @dataclass
@@ -64,8 +85,9 @@ class Result:
 
 def run_workload(workload: Workload, rounds: int, log: Callable[[str], None] = print) -> Result:
     """Run baseline and subject alternately, ``rounds`` samples each (one warm-up pair first)."""
-    workload.baseline()
-    workload.subject()
+    if workload.warmup:
+        workload.baseline()
+        workload.subject()
     result = Result(workload)
     for index in range(rounds):
         # alternate which goes first, so drift in the machine hits both alike
@@ -76,31 +98,39 @@ def run_workload(workload: Workload, rounds: int, log: Callable[[str], None] = p
     return result
 
 
-def _fmt(seconds: float) -> str:
-    return f"{seconds * 1000:.3f}"
+def _fmt(value: float) -> str:
+    return f"{value:.4g}" if abs(value) >= 1000 else f"{value:.3f}"
 
 
-def results_markdown(results: list[Result], context: dict[str, Any]) -> str:
-    """A markdown table of every result."""
+def results_markdown(results: list[Result], context: dict[str, Any], measurements: list[Measurement] = ()) -> str:  # type: ignore[assignment]
+    """A markdown table of every result, then one of every measurement."""
     lines = [
         f"# Benchmark results, {context['started']}",
         "",
-        f"Machine: {context['machine']}. Each sample is the median per-operation time of one batch; "
-        "the table shows the median of the samples with min–max, in milliseconds per operation.",
+        f"Machine: {context['machine']}. Baseline and subject run alternately in the same process tree; "
+        "each cell is the median of the samples with min–max; ratio = subject / baseline.",
         "",
-        "| workload | baseline | baseline ms (min–max) | subject | subject ms (min–max) | ratio | target | met |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | unit | baseline | baseline (min–max) | subject | subject (min–max) | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         d = result.as_dict()
         b, s = d["baseline"], d["subject"]
         met = "—" if d["met"] is None else ("yes" if d["met"] else "**no**")
         lines.append(
-            f"| {d['name']} | {b['label']} | {_fmt(b['median'])} ({_fmt(b['min'])}–{_fmt(b['max'])}) "
+            f"| {d['name']} | {result.workload.unit} "
+            f"| {b['label']} | {_fmt(b['median'])} ({_fmt(b['min'])}–{_fmt(b['max'])}) "
             f"| {s['label']} | {_fmt(s['median'])} ({_fmt(s['min'])}–{_fmt(s['max'])}) "
             f"| {d['ratio']:.3f} | {d['target'] or 'report'} | {met} |"
         )
     lines += ["", *[f"- **{r.workload.name}**: {r.workload.description}" for r in results], ""]
+    if measurements:
+        lines += ["| measurement | value | unit | target | met | note |", "|---|---|---|---|---|---|"]
+        for m in measurements:
+            target = " ".join(map(str, m.target)) if m.target else "report"
+            met = "—" if m.met is None else ("yes" if m.met else "**no**")
+            lines.append(f"| {m.name} | {_fmt(m.value)} | {m.unit} | {target} | {met} | {m.note} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -128,13 +158,23 @@ def results_chart(results: list[Result], path: Path) -> None:
     plt.close(fig)
 
 
-def results_write(results: list[Result], context: dict[str, Any]) -> Path:
+def results_write(results: list[Result], context: dict[str, Any], measurements: list[Measurement]) -> Path:
     """Write results.md, results.json and chart.png into a new folder; return it."""
     folder = RESULTS_DIR / context["started"].replace(":", "").replace("-", "")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.md").write_text(results_markdown(results, context))
-    (folder / "results.json").write_text(json.dumps({**context, "results": [r.as_dict() for r in results]}, indent=2))
-    results_chart(results, folder / "chart.png")
+    (folder / "results.md").write_text(results_markdown(results, context, measurements))
+    (folder / "results.json").write_text(
+        json.dumps(
+            {
+                **context,
+                "results": [r.as_dict() for r in results],
+                "measurements": [{**m.__dict__, "met": m.met} for m in measurements],
+            },
+            indent=2,
+        )
+    )
+    if results:
+        results_chart(results, folder / "chart.png")
     return folder
 
 

@@ -11,6 +11,7 @@ from codegen_contracts.codec import (
     envelope_encode,
     envelope_from_builtins,
     payload_validate,
+    payload_validate_json,
 )
 from codegen_contracts.envelope import Envelope
 from codegen_contracts.errors import ContractError, InvalidEnvelope, InvalidPayload, UnknownEventType
@@ -41,4 +42,5 @@ __all__ = [
     "envelope_to_builtins",
     "event_spec",
     "payload_validate",
+    "payload_validate_json",
 ]

@@ -29,6 +29,19 @@ def payload_validate(event_type: str, payload: Mapping[str, Any]) -> dict[str, A
     return result
 
 
+def payload_validate_json(event_type: str, payload_json: bytes | str) -> None:
+    """Validate a JSON-encoded payload against the schema of ``event_type`` without building it.
+
+    The fast path for publishers that pass the stored JSON through unchanged. Raises
+    UnknownEventType or InvalidPayload naming the bad field.
+    """
+    spec = event_spec(event_type)
+    try:
+        msgspec.json.decode(payload_json, type=spec.payload_type)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise InvalidPayload(f"{event_type} payload: {exc}") from None
+
+
 def envelope_encode(envelope: Envelope) -> bytes:
     """Encode an envelope as JSON bytes after validating its payload."""
     payload_validate(envelope.event_type, envelope.payload)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import dramatiq
+import msgspec
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, envelope_from_builtins, envelope_to_builtins
+from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, InvalidEnvelope, event_spec, payload_validate_json
 from outbox.store import ClaimedRow
 
 logger = logging.getLogger(__name__)
@@ -39,39 +38,69 @@ class Prepared:
     data: bytes
 
 
-def message_for(row: ClaimedRow) -> dramatiq.Message[Any]:
-    """The Dramatiq message for a row: the envelope as the one argument, the event id as message id.
+class _Envelope(msgspec.Struct):
+    """The contracts' envelope on the wire, with the stored payload JSON passed through as is."""
 
-    Raises a ContractError when the row does not satisfy its event contract.
+    event_id: str
+    event_type: str
+    schema_version: int
+    occurred_at: str
+    aggregate_type: str
+    aggregate_id: str
+    sequence: int
+    correlation_id: str | None
+    payload: msgspec.Raw
+
+
+class _Message(msgspec.Struct):
+    """``dramatiq.Message.asdict()``: the fields Dramatiq's JSON encoder writes."""
+
+    queue_name: str
+    actor_name: str
+    args: tuple[_Envelope]
+    kwargs: dict[str, Any]
+    options: dict[str, Any]
+    message_id: str
+    message_timestamp: int
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def prepare(row: ClaimedRow, redis_message_id: str) -> Prepared:
+    """Validate a row against its contract and encode its Dramatiq message.
+
+    The message is what ``RedisBroker.enqueue`` would store: the envelope as the one argument,
+    the event id as message id; ``redis_message_id`` must be unique per enqueue (Dramatiq uses it
+    to ack). Raises a ContractError for a row that breaks its contract.
     """
-    envelope = envelope_from_builtins(
-        {
-            "event_id": str(row.event_id),
-            "event_type": row.event_type,
-            "schema_version": row.schema_version,
-            "occurred_at": row.created_at.isoformat(),
-            "aggregate_type": row.aggregate_type,
-            "aggregate_id": row.aggregate_id,
-            "sequence": row.sequence,
-            "correlation_id": row.headers.get("correlation_id"),
-            "payload": row.payload,
-        }
-    )
-    return dramatiq.Message(
+    spec = event_spec(row.event_type)
+    if row.schema_version != spec.version:
+        raise InvalidEnvelope(f"{row.event_type} has schema version {row.schema_version}, expected {spec.version}")
+    payload = row.payload_json.encode()
+    payload_validate_json(row.event_type, payload)
+    message = _Message(
         queue_name=EVENTS_QUEUE,
         actor_name=EVENTS_ACTOR,
-        args=(envelope_to_builtins(envelope),),
+        args=(
+            _Envelope(
+                event_id=row.event_id,
+                event_type=row.event_type,
+                schema_version=row.schema_version,
+                occurred_at=row.occurred_at,
+                aggregate_type=row.aggregate_type,
+                aggregate_id=row.aggregate_id,
+                sequence=row.sequence,
+                correlation_id=row.correlation_id,
+                payload=msgspec.Raw(payload),
+            ),
+        ),
         kwargs={},
-        options={"redis_message_id": str(uuid.uuid4())},
-        message_id=str(row.event_id),
+        options={"redis_message_id": redis_message_id},
+        message_id=row.event_id,
         message_timestamp=int(time.time() * 1000),
     )
-
-
-def prepare(row: ClaimedRow) -> Prepared:
-    """Encode a row's message (raises a ContractError for a row that breaks its contract)."""
-    message = message_for(row)
-    return Prepared(row=row, redis_message_id=message.options["redis_message_id"], data=message.encode())
+    return Prepared(row=row, redis_message_id=redis_message_id, data=_encoder.encode(message))
 
 
 class DramatiqRedisPublisher:

@@ -102,9 +102,10 @@ class Relay:
 
         failures: list[tuple[ClaimedRow, str]] = []
         batch: list[Prepared] = []
-        for row in rows:
+        batch_token = uuid.uuid4().hex  # one random draw per batch; ids unique per enqueue
+        for index, row in enumerate(rows):
             try:
-                batch.append(prepare(row))
+                batch.append(prepare(row, f"{batch_token}-{index}"))
             except ContractError as exc:
                 failures.append((row, f"contract: {exc}"))
         try:
@@ -198,7 +199,7 @@ class Relay:
 
     # --- the loop --------------------------------------------------------------------------
 
-    def drain(self) -> int:
+    def drain(self, *, housekeeping: bool = True) -> int:
         """Publish everything due now and return how many were published (``--once``)."""
         total = 0
         self._next_sweep = 0.0
@@ -211,7 +212,8 @@ class Relay:
                 total += outcome.published
                 if outcome.claimed == 0:
                     break
-        self.housekeeping(force=True)
+        if housekeeping:
+            self.housekeeping(force=True)
         return total
 
     def run(self) -> None:

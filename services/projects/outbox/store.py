@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
@@ -27,18 +26,22 @@ from outbox.models import OutboxEvent, OutboxState
 
 @dataclass(frozen=True)
 class ClaimedRow:
-    """An outbox row a relay holds the lease of."""
+    """An outbox row a relay holds the lease of, with what publishing it needs.
+
+    ``payload_json`` is the stored payload as JSON text (passed through unchanged) and
+    ``occurred_at`` the row's creation time as RFC 3339 text.
+    """
 
     id: int
-    event_id: uuid.UUID
+    event_id: str
     event_type: str
     schema_version: int
     aggregate_type: str
     aggregate_id: str
     sequence: int
-    payload: dict[str, Any]
-    headers: dict[str, Any]
-    created_at: datetime
+    payload_json: str
+    correlation_id: str | None
+    occurred_at: str
     attempts: int
     due_at: datetime
 
@@ -56,6 +59,20 @@ _RETURNED = (
     "created_at",
     "attempts",
 )
+#: The same columns as PostgreSQL returns them from a claim: text where text is all we need.
+_PG_RETURNED = (
+    "o.id",
+    "o.event_id::text",
+    "o.event_type",
+    "o.schema_version",
+    "o.aggregate_type",
+    "o.aggregate_id",
+    "o.sequence",
+    "o.payload::text",
+    "o.headers ->> 'correlation_id'",
+    """to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    "o.attempts",
+)
 
 _PG_CLAIM = f"""
 WITH due AS (
@@ -69,21 +86,43 @@ WITH due AS (
 UPDATE outbox_event AS o
 SET claimed_at = now(), leased_until = now() + %s * interval '1 second'
 FROM due WHERE o.id = due.id
-RETURNING {", ".join(f"o.{name}" for name in _RETURNED)}, due.next_attempt_at
+RETURNING {", ".join(_PG_RETURNED)}, due.next_attempt_at
 """
 
 
-def _json(value: Any) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str | bytes) else dict(value)
+def _row_from_pg(values: Sequence[Any]) -> ClaimedRow:
+    return ClaimedRow(*values)
 
 
-def _row(values: Sequence[Any]) -> ClaimedRow:
-    data = dict(zip((*_RETURNED, "due_at"), values, strict=True))
-    data["payload"] = _json(data["payload"])
-    data["headers"] = _json(data["headers"])
-    if not isinstance(data["event_id"], uuid.UUID):
-        data["event_id"] = uuid.UUID(str(data["event_id"]))
-    return ClaimedRow(**data)
+def _row_from_orm(values: Sequence[Any]) -> ClaimedRow:
+    (
+        row_id,
+        event_id,
+        event_type,
+        version,
+        aggregate_type,
+        aggregate_id,
+        sequence,
+        payload,
+        headers,
+        created,
+        attempts,
+        due,
+    ) = values
+    return ClaimedRow(
+        id=row_id,
+        event_id=str(event_id),
+        event_type=event_type,
+        schema_version=version,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        sequence=sequence,
+        payload_json=json.dumps(payload),
+        correlation_id=(headers or {}).get("correlation_id"),
+        occurred_at=created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        attempts=attempts,
+        due_at=due,
+    )
 
 
 def outbox_rows_claim(
@@ -101,7 +140,7 @@ def outbox_rows_claim(
             params: list[Any] = [due_after] if due_after else []
             with connection.cursor() as cursor:
                 cursor.execute(sql, [*params, limit, lease_seconds])
-                rows = [_row(values) for values in cursor.fetchall()]
+                rows = [_row_from_pg(values) for values in cursor.fetchall()]
         else:  # SQLite: one relay only, and BEGIN IMMEDIATE serializes it with the writers
             now = timezone.now()
             due = OutboxEvent.objects.using(using).filter(
@@ -112,7 +151,7 @@ def outbox_rows_claim(
             if due_after:
                 due = due.filter(next_attempt_at__gte=due_after)
             found = list(due.order_by("next_attempt_at", "id").values_list(*_RETURNED, "next_attempt_at")[:limit])
-            rows = [_row(values) for values in found]
+            rows = [_row_from_orm(values) for values in found]
             OutboxEvent.objects.using(using).filter(id__in=[r.id for r in rows]).update(
                 claimed_at=now, leased_until=now + timedelta(seconds=lease_seconds)
             )
