@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 MANAGE := $(BIN)/python services/projects/manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
+REDIS_PORT ?= 6390
+# Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis.
+RUN_PROCESSES := $(if $(REDIS_URL),api relay,redis api relay)
+# SQLite has no NOTIFY: there the relay is woken through Redis.
+export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run migrate test lint format bench constraints clean
@@ -27,11 +32,13 @@ migrate: $(STAMP) ## Apply migrations to the development database (SQLite in var
 	@mkdir -p var
 	$(MANAGE) migrate --no-input
 
-run: migrate ## Serve the projects API on http://127.0.0.1:8000 (development settings)
+run: migrate ## Serve the API on http://127.0.0.1:8000 with Redis and the relay (Ctrl-C stops all)
 	@$(MANAGE) ensure_dev_user
-	$(MANAGE) runserver $(HOST):$(PORT)
+	VENV_PYTHON=$(BIN)/python HOST=$(HOST) API_PORT=$(PORT) REDIS_PORT=$(REDIS_PORT) \
+	  REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:$(REDIS_PORT)/0} \
+	  $(BIN)/honcho -f Procfile.dev start $(RUN_PROCESSES)
 
-test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL)
+test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL and Redis)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)

@@ -137,14 +137,16 @@ def main() -> None:
         sys.exit(str(exc))
     print(f"redis ready at {server.url} (append-only, noeviction, data in {server.root})", flush=True)
 
+    process = server.process
+    assert process is not None
+
     def stop(signum: int, frame: object) -> None:
-        server.halt()
-        sys.exit(0)
+        process.terminate()  # redis-server saves its append-only file and exits; wait() below returns
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    assert server.process is not None
-    sys.exit(server.process.wait())
+    code = process.wait()
+    sys.exit(0 if code in (0, -signal.SIGTERM) else code)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 import redis
+import tenacity
 from dramatiq.brokers.redis import RedisBroker
 
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, InvalidEnvelope, event_spec, payload_validate_json
@@ -160,9 +161,20 @@ class DramatiqRedisPublisher:
             raise PublishError(f"Redis refused the whole batch: {refused[0][1]}")
         return refused
 
-    def ensure_script(self) -> None:
-        """Load Dramatiq's dispatch script (idempotent)."""
-        self.client.script_load(self._script.script)
+    def wait_until_reachable(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for Redis to answer; True when it does."""
+        try:
+            for attempt in tenacity.Retrying(
+                stop=tenacity.stop_after_delay(timeout),
+                wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1),
+                retry=tenacity.retry_if_exception_type(redis.RedisError),
+                reraise=True,
+            ):
+                with attempt:
+                    self.client.ping()
+        except redis.RedisError:
+            return False
+        return True
 
     def durability_warnings(self) -> list[str]:
         """What about this Redis could evict or forget queued messages (empty when all is well)."""

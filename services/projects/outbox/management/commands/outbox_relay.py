@@ -53,6 +53,8 @@ class Command(BaseCommand):
         lock = sqlite_single_relay_lock(using) if connections[using].vendor == "sqlite" else None
         publisher = DramatiqRedisPublisher(config.redis_url, namespace=config.namespace, timeout=config.publish_timeout)
         relay = Relay(config, publisher, using=using)
+        if not publisher.wait_until_reachable(timeout=15.0):
+            logger.warning(json.dumps({"event": "outbox.redis_unreachable", "url": config.redis_url.split("@")[-1]}))
         for warning in publisher.durability_warnings():
             logger.warning(json.dumps({"event": "outbox.redis_durability", "warning": warning}))
         if config.metrics_port:
