@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 MANAGE := $(BIN)/python services/projects/manage.py
+NOTIFIER_MANAGE := $(BIN)/python services/notifier/manage.py
+# The notifier is its own Django project: its tests run in a pytest process of their own.
+NOTIFIER_PYTEST := --ds=notifier_service.settings.test -o pythonpath=". services/notifier" -o addopts="--strict-markers -ra"
 HOST ?= 127.0.0.1
 PORT ?= 8000
 REDIS_PORT ?= 6390
@@ -40,12 +43,14 @@ run: migrate ## Serve the API on http://127.0.0.1:8000 with Redis and the relay 
 
 test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL and Redis)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/notifier $(NOTIFIER_PYTEST) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict shared/codegen_contracts
 	$(BIN)/mypy services/projects/projects services/projects/outbox services/projects/projects_service devinfra
+	$(BIN)/mypy services/notifier/notifications services/notifier/notifier_service
 
 format: $(STAMP) ## Reformat and autofix with ruff
 	$(BIN)/ruff format .

@@ -1,1 +1,1 @@
-"""The notifier service: a separate deployment that consumes events (built in a later issue)."""
+"""The notifier service: consumes generation and export events and notifies, exactly once per event."""

@@ -1,0 +1,8 @@
+from rest_framework.routers import SimpleRouter
+
+from notifications.api import views
+
+router = SimpleRouter()
+router.register("notifications", views.NotificationViewSet, basename="notification")
+router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+urlpatterns = router.urls

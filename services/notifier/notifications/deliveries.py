@@ -1,0 +1,145 @@
+"""Attempting deliveries (e-mail, webhooks): bounded retries with tenacity, every try counted in the database."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+
+import tenacity
+import urllib3
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db.models import F, Q
+from django.utils import timezone
+
+from notifications.models import Channel, Delivery, DeliveryStatus
+from notifications.ssrf import UnsafeTarget, webhook_target
+from notifications.webhooks import webhook_post, webhook_secret_bytes
+
+logger = logging.getLogger(__name__)
+
+#: HTTP statuses worth another try; other non-2xx answers end the delivery as failed.
+RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+
+
+class SendError(Exception):
+    """A send that did not succeed; ``retryable`` says whether another try may."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def _send_email(delivery: Delivery) -> None:
+    message = EmailMessage(
+        subject=delivery.subject,
+        body=delivery.body,
+        to=[delivery.target],
+        headers={"X-Event-ID": str(delivery.event.event_id), "Message-ID": f"<{delivery.event.event_id}@codegen>"},
+    )
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPResponseException as exc:
+        raise SendError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SendError(f"SMTP: {exc}", retryable=True) from exc
+
+
+def _send_webhook(delivery: Delivery) -> None:
+    config = settings.NOTIFIER
+    try:
+        target = webhook_target(delivery.target, allow_loopback=config["WEBHOOK_ALLOW_LOOPBACK"])
+    except UnsafeTarget as exc:
+        raise SendError(f"refused: {exc}", retryable=False) from exc
+    try:
+        response = webhook_post(
+            target,
+            key=webhook_secret_bytes(config["WEBHOOK_SECRET"]),
+            msg_id=str(delivery.event.event_id),
+            body=delivery.body.encode(),
+            timeout=config["WEBHOOK_TIMEOUT"],
+        )
+    except urllib3.exceptions.HTTPError as exc:
+        raise SendError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+    if 200 <= response.status < 300:
+        return
+    raise SendError(f"HTTP {response.status}", retryable=response.status in RETRYABLE_STATUSES)
+
+
+_SENDERS = {Channel.EMAIL.value: _send_email, Channel.WEBHOOK.value: _send_webhook}
+
+
+def _lease() -> timedelta:
+    """How long one try may take at most: connect + read timeouts, the wait before it, a margin."""
+    config = settings.NOTIFIER
+    longest = max(config["WEBHOOK_TIMEOUT"], float(settings.EMAIL_TIMEOUT or 10))
+    return timedelta(seconds=2 * longest + config["SEND_MAX_WAIT"] + 1)
+
+
+def _claim(delivery_id: int, *, retry: bool) -> bool:
+    """Take the delivery for one try; False when another worker holds it (or it is settled)."""
+    now = timezone.now()
+    statuses = [DeliveryStatus.PENDING.value, DeliveryStatus.FAILED.value] if retry else [DeliveryStatus.PENDING.value]
+    return bool(
+        Delivery.objects.filter(pk=delivery_id, status__in=statuses)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(status=DeliveryStatus.PENDING.value, claimed_until=now + _lease(), updated_at=now)
+    )
+
+
+def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Delivery:
+    """Try to send one delivery, retrying what may pass; record the outcome.
+
+    A delivery that is delivered (or failed, unless ``retry_failed``) is left alone. When another
+    worker is sending it (a redelivered message), wait for that to settle or for its claim to
+    expire (a crashed worker), so that it is sent once and never left behind.
+    """
+    delivery = Delivery.objects.select_related("event").get(pk=delivery_id)
+    deadline = time.monotonic() + _lease().total_seconds() + 1
+    while not _claim(delivery_id, retry=retry_failed):
+        delivery.refresh_from_db()
+        if delivery.status != DeliveryStatus.PENDING or time.monotonic() > deadline:
+            return delivery
+        time.sleep(0.05)
+    config = settings.NOTIFIER
+    send = _SENDERS[delivery.channel]
+
+    def one_try() -> None:
+        now = timezone.now()
+        Delivery.objects.filter(pk=delivery.pk).update(
+            attempts=F("attempts") + 1, claimed_until=now + _lease(), updated_at=now
+        )
+        send(delivery)
+
+    try:
+        for attempt in tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(config["SEND_ATTEMPTS"]),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=config["SEND_MAX_WAIT"], jitter=0.2),
+            retry=tenacity.retry_if_exception(lambda exc: isinstance(exc, SendError) and exc.retryable),
+            reraise=True,
+        ):
+            with attempt:
+                one_try()
+    except SendError as exc:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.FAILED.value,
+            last_error=str(exc)[:2000],
+            claimed_until=None,
+            updated_at=timezone.now(),
+        )
+        logger.warning("delivery %s (%s to %s) failed: %s", delivery.pk, delivery.channel, delivery.target, exc)
+    else:
+        now = timezone.now()
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.DELIVERED.value, last_error="", delivered_at=now, claimed_until=None, updated_at=now
+        )
+    delivery.refresh_from_db()
+    return delivery
+
+
+def deliveries_attempt(ids: Iterable[int]) -> list[Delivery]:
+    """Attempt several deliveries, one after the other."""
+    return [delivery_attempt(delivery_id) for delivery_id in ids]

@@ -1,0 +1,37 @@
+"""The notifier's Dramatiq worker: `dramatiq notifications.worker`.
+
+The actor decodes and validates the envelope against the contracts, takes the event into the
+inbox (once per event id), then attempts its deliveries. A message that breaks the contract is
+recorded and dead-lettered at once; one that keeps failing is retried by Dramatiq with backoff,
+its attempts recorded, and dead-lettered after NOTIFIER["MESSAGE_MAX_RETRIES"].
+"""
+
+from __future__ import annotations
+
+import os
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier_service.settings.dev")
+django.setup()
+
+import dramatiq  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
+from notifications.broker import notifier_broker  # noqa: E402
+from notifications.consume import event_consume, should_retry  # noqa: E402
+
+broker = notifier_broker(settings.REDIS_URL, settings.NOTIFIER)
+dramatiq.set_broker(broker)
+
+
+@dramatiq.actor(
+    actor_name=EVENTS_ACTOR,
+    queue_name=EVENTS_QUEUE,
+    max_retries=settings.NOTIFIER["MESSAGE_MAX_RETRIES"],
+    min_backoff=settings.NOTIFIER["MESSAGE_MIN_BACKOFF_MS"],
+    retry_when=should_retry,
+)
+def codegen_event(envelope: object) -> None:
+    event_consume(envelope, message=dramatiq.middleware.CurrentMessage.get_current_message())

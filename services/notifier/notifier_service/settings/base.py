@@ -1,0 +1,130 @@
+"""Settings shared by every environment of the notifier; every value can come from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+env = environ.Env()
+
+#: The services/notifier directory.
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+#: The repository root (var/ holds the development database).
+REPO_DIR = BASE_DIR.parent.parent
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+DEBUG = False
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "notifications.apps.NotificationsConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "notifier_service.urls"
+WSGI_APPLICATION = "notifier_service.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{REPO_DIR / 'var' / 'notifier.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = env.str("DJANGO_STATIC_ROOT", default=str(REPO_DIR / "var" / "notifier-static"))
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+
+#: The Redis of the Dramatiq queues.
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6390/0")
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notifications@codegen.example")
+
+#: Knobs of the notifier.
+NOTIFIER = {
+    #: Standard Webhooks signing secret: "whsec_<base64>" or plain text, at least 24 bytes.
+    "WEBHOOK_SECRET": env.str("WEBHOOK_SECRET", default=""),
+    #: Seconds to connect and to read a webhook response.
+    "WEBHOOK_TIMEOUT": env.float("WEBHOOK_TIMEOUT", default=5.0),
+    #: Tries of one send (timeouts, 5xx, 408 and 429 are retried; other 4xx are final).
+    "SEND_ATTEMPTS": env.int("NOTIFIER_SEND_ATTEMPTS", default=4),
+    #: Longest wait between tries of one send, in seconds.
+    "SEND_MAX_WAIT": env.float("NOTIFIER_SEND_MAX_WAIT", default=5.0),
+    #: Allow webhooks to loopback addresses (development and tests only).
+    "WEBHOOK_ALLOW_LOOPBACK": False,
+    #: Dramatiq retries of a message whose processing failed (then it is dead-lettered).
+    "MESSAGE_MAX_RETRIES": env.int("NOTIFIER_MESSAGE_MAX_RETRIES", default=5),
+    #: Dramatiq's first retry backoff, in milliseconds.
+    "MESSAGE_MIN_BACKOFF_MS": env.int("NOTIFIER_MESSAGE_MIN_BACKOFF_MS", default=1000),
+    #: Milliseconds a dead worker's unacked messages wait before redelivery (Dramatiq heartbeat).
+    "HEARTBEAT_TIMEOUT_MS": env.int("NOTIFIER_HEARTBEAT_TIMEOUT_MS", default=60_000),
+    #: Chance, in 1/100,000 per Redis command, that a worker runs Dramatiq's maintenance (requeue).
+    "MAINTENANCE_CHANCE": env.int("NOTIFIER_MAINTENANCE_CHANCE", default=1000),
+    #: Longest idle sleep between fetches of an empty queue, in milliseconds (Dramatiq's is 1,000).
+    "IDLE_POLL_MS": env.int("NOTIFIER_IDLE_POLL_MS", default=20),
+    #: Days inbox rows are kept (the deduplication horizon).
+    "INBOX_RETENTION_DAYS": env.int("NOTIFIER_INBOX_RETENTION_DAYS", default=30),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Alive: the process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready: the notifier's database answers a query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as exc:
+        return JsonResponse({"status": "unavailable", "database": str(exc).strip()[:200]}, status=503)
+    return JsonResponse({"status": "ready", "database": "ok"})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("notifications.api.urls")),
+    path("healthz", healthz),
+    path("readyz", readyz),
+]
