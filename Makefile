@@ -10,9 +10,11 @@ NOTIFIER_MANAGE := $(BIN)/python services/notifier/manage.py
 NOTIFIER_PYTEST := --ds=notifier_service.settings.test -o pythonpath=". services/notifier" -o addopts="--strict-markers -ra"
 HOST ?= 127.0.0.1
 PORT ?= 8000
+NOTIFIER_PORT ?= 8001
 REDIS_PORT ?= 6390
+NOTIFIER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/notifier.sqlite3
 # Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis.
-RUN_PROCESSES := $(if $(REDIS_URL),api relay,redis api relay)
+RUN_PROCESSES := $(if $(REDIS_URL),,redis) api relay notifier-worker notifier-api
 # SQLite has no NOTIFY: there the relay is woken through Redis.
 export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)
 
@@ -31,13 +33,16 @@ $(STAMP): requirements/constraints.txt requirements/dev.in shared/pyproject.toml
 
 venv: $(STAMP) ## Create the development environment (.venv) with everything pinned
 
-migrate: $(STAMP) ## Apply migrations to the development database (SQLite in var/ unless DATABASE_URL)
+migrate: $(STAMP) ## Apply migrations to both services' databases (SQLite in var/ unless DATABASE_URL)
 	@mkdir -p var
 	$(MANAGE) migrate --no-input
+	DATABASE_URL=$(NOTIFIER_DATABASE_URL) $(NOTIFIER_MANAGE) migrate --no-input
 
-run: migrate ## Serve the API on http://127.0.0.1:8000 with Redis and the relay (Ctrl-C stops all)
+run: migrate ## API :8000, relay, Redis, notifier worker and API :8001 (Ctrl-C stops all)
 	@$(MANAGE) ensure_dev_user
-	VENV_PYTHON=$(BIN)/python HOST=$(HOST) API_PORT=$(PORT) REDIS_PORT=$(REDIS_PORT) \
+	@DATABASE_URL=$(NOTIFIER_DATABASE_URL) $(NOTIFIER_MANAGE) ensure_dev_user
+	VENV_BIN=$(BIN) HOST=$(HOST) API_PORT=$(PORT) NOTIFIER_PORT=$(NOTIFIER_PORT) REDIS_PORT=$(REDIS_PORT) \
+	  NOTIFIER_DATABASE_URL=$(NOTIFIER_DATABASE_URL) \
 	  REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:$(REDIS_PORT)/0} \
 	  $(BIN)/honcho -f Procfile.dev start $(RUN_PROCESSES)
 
