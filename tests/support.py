@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -42,11 +44,18 @@ class Processes:
         """Start a process whose output goes to a log file (a pipe nobody reads would block it)."""
         log = open(self.logs / f"process-{len(self.started)}.log", "w")  # noqa: SIM115 - closed by the OS at exit
         process = subprocess.Popen(
-            args, cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, text=True
-        )
+            args, cwd=REPO, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,  # its own process group: a kill reaches the workers it forks
+        )  # fmt: skip
         process.log_path = log.name  # type: ignore[attr-defined]
         self.started.append(process)
         return process
+
+    @staticmethod
+    def kill_group(process: subprocess.Popen[str]) -> None:
+        """SIGKILL a process and every process it started (Dramatiq forks its workers)."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
     @staticmethod
     def output(process: subprocess.Popen[str]) -> str:
@@ -81,3 +90,5 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # anything it left behind

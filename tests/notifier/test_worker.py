@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 import redis
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
@@ -56,8 +54,7 @@ def test_worker_killed_mid_message_is_redelivered_with_one_effect(workers, notif
     enqueue(notifier_redis, envelope_to_builtins(event), str(event.event_id))
     wait_for(lambda: receiver.requests, what="the worker reaching the webhook")
     assert Notification.objects.count() == 1  # the inbox transaction committed
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
+    workers.kill_group(victim)  # the Dramatiq master and the worker process it forked
     workers.worker(WORKER, NOTIFIER_HEARTBEAT_TIMEOUT_MS="1000", NOTIFIER_MAINTENANCE_CHANCE="100000")
     wait_for(lambda: Delivery.objects.filter(status="delivered").exists(), timeout=60, what="redelivery")
     assert effects() == (1, 1, 1)
