@@ -32,8 +32,10 @@ def arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def run_all(args: argparse.Namespace, database_url: str, redis_url: str) -> tuple[list[Result], list[Measurement]]:
-    from bench import relay_workloads
+def run_all(
+    args: argparse.Namespace, postgres: PostgresServer, database_url: str, redis_url: str
+) -> tuple[list[Result], list[Measurement]]:
+    from bench import notifier_workloads, relay_workloads
     from bench.projects_workloads import projects_workloads
 
     def wanted(name: str) -> bool:
@@ -62,6 +64,13 @@ def run_all(args: argparse.Namespace, database_url: str, redis_url: str) -> tupl
         print("measuring 1, 2 and 4 relays", flush=True)
         count = 20_000 if args.quick else 60_000
         measurements += relay_workloads.scale_measurements(database_url, redis_url, count)
+    if wanted("notifier"):
+        print("measuring the notifier's consume rate", flush=True)
+        measurements += notifier_workloads.consume_measurements(postgres, redis_url, 5_000 if args.quick else 20_000)
+    if wanted("e2e"):
+        print("measuring end-to-end latency", flush=True)
+        seconds = 5.0 if args.quick else 15.0
+        measurements += notifier_workloads.e2e_latency_measurements(postgres, database_url, redis_url, seconds)
     return results, measurements
 
 
@@ -83,7 +92,7 @@ def main() -> int:
 
         django.setup()
         call_command("migrate", verbosity=0)
-        results, measurements = run_all(args, database_url, redis_server.url)
+        results, measurements = run_all(args, postgres, database_url, redis_server.url)
     finally:
         redis_server.stop()
         postgres.stop()

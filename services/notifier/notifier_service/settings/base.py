@@ -116,7 +116,7 @@ NOTIFIER = {
     #: Chance, in 1/100,000 per Redis command, that a worker runs Dramatiq's maintenance (requeue).
     "MAINTENANCE_CHANCE": env.int("NOTIFIER_MAINTENANCE_CHANCE", default=1000),
     #: Longest idle sleep between fetches of an empty queue, in milliseconds (Dramatiq's is 1,000).
-    "IDLE_POLL_MS": env.int("NOTIFIER_IDLE_POLL_MS", default=20),
+    "IDLE_POLL_MS": env.int("NOTIFIER_IDLE_POLL_MS", default=10),
     #: Days inbox rows are kept (the deduplication horizon).
     "INBOX_RETENTION_DAYS": env.int("NOTIFIER_INBOX_RETENTION_DAYS", default=30),
 }
