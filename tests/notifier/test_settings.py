@@ -1,0 +1,42 @@
+"""The notifier's production settings pass `check --deploy` and refuse to start without secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.support import NOTIFIER_MANAGE
+
+
+def manage(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "WEBHOOK_"))}
+    return subprocess.run(
+        [sys.executable, str(NOTIFIER_MANAGE), *args], env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "notifier_service.settings.production",
+    "DJANGO_SECRET_KEY": "n" * 64 + "-notifier-production-secret-for-the-check",
+    "WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "DJANGO_ALLOWED_HOSTS": "notifier.example.com",
+}
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = manage(
+        ["check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/n.db"
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_settings_need_the_webhook_secret(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "WEBHOOK_SECRET"}
+    result = manage(["check"], **env, DATABASE_URL=f"sqlite:///{tmp_path}/n.db")
+    assert result.returncode != 0 and "WEBHOOK_SECRET" in result.stderr
+
+
+def test_production_settings_need_a_database_url():
+    result = manage(["check"], **PRODUCTION)
+    assert result.returncode != 0 and "DATABASE_URL" in result.stderr
