@@ -13,3 +13,11 @@ class OutboxWriteOutsideTransaction(OutboxError):
 
 class EventedBulkWriteRefused(OutboxError):
     """A bulk write would change an evented field without writing its outbox rows."""
+
+
+class InvalidFilter(OutboxError, ValueError):
+    """An operator's filter that cannot be understood (the message says which part and why)."""
+
+
+class ReplayRefused(OutboxError):
+    """A replay that may not run as asked (no reason given, nothing selected, no confirmation)."""

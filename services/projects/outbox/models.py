@@ -37,6 +37,8 @@ class OutboxEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
+    #: For an event re-issued by an operator under a new id: the id it replays.
+    replay_of = models.UUIDField(null=True, blank=True, db_index=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     #: A relay's lease on the row; unindexed, so claiming is a HOT update that adds no index entries.
     leased_until = models.DateTimeField(null=True, blank=True)
@@ -80,3 +82,36 @@ class OutboxRelay(models.Model):
 
     def __str__(self) -> str:
         return f"relay {self.relay_id} on {self.hostname}"
+
+
+class OutboxReplay(models.Model):
+    """The audit record of one replay: who, when, why, which filter, how many, which events."""
+
+    actor = models.CharField(max_length=150)
+    source = models.CharField(max_length=16)  # cli, rest, admin
+    created_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField()
+    filters = models.JSONField(default=dict)
+    new_ids = models.BooleanField(default=False)
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "outbox_replay"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"replay {self.pk} by {self.actor}: {self.count} rows"
+
+
+class OutboxReplayEvent(models.Model):
+    """One event a replay touched (and, with new ids, the event it issued)."""
+
+    replay = models.ForeignKey(OutboxReplay, on_delete=models.CASCADE, related_name="events")
+    event_id = models.UUIDField(db_index=True)
+    new_event_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        db_table = "outbox_replay_event"
+
+    def __str__(self) -> str:
+        return str(self.event_id)

@@ -1,0 +1,174 @@
+"""What operators do to the outbox: see its state, replay rows (audited), purge published rows."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from outbox import store
+from outbox.errors import ReplayRefused
+from outbox.filters import OutboxFilter, outbox_rows_matching
+from outbox.models import OutboxEvent, OutboxRelay, OutboxReplay, OutboxReplayEvent, OutboxState
+
+#: Rows updated per replay statement.
+REPLAY_CHUNK = 500
+
+
+def outbox_status() -> dict[str, Any]:
+    """Counts by state and by type, oldest pending age, dead count and the relays' heartbeats."""
+    by_state = store.outbox_rows_by_state()
+    by_type: dict[str, dict[str, int]] = {}
+    for event_type, state, count in (
+        OutboxEvent.objects.order_by().values_list("event_type", "state").annotate(n=Count("id"))
+    ):
+        by_type.setdefault(event_type, {})[state] = count
+    relays = [
+        {
+            "relay_id": r.relay_id,
+            "hostname": r.hostname,
+            "pid": r.pid,
+            "last_beat_at": r.last_beat_at.isoformat(),
+            "last_batch_at": r.last_batch_at.isoformat() if r.last_batch_at else None,
+            "published_total": r.published_total,
+            "stopped": r.stopped_at is not None,
+        }
+        for r in OutboxRelay.objects.order_by("-last_beat_at")[:20]
+    ]
+    return {
+        "by_state": by_state,
+        "by_type": dict(sorted(by_type.items())),
+        "oldest_pending_age_seconds": round(store.outbox_oldest_pending_age(), 3),
+        "dead": by_state["dead"],
+        "relays": relays,
+    }
+
+
+@dataclass
+class ReplayResult:
+    """What a replay did (or, dry, would do)."""
+
+    matched: int
+    replayed: int
+    skipped_in_flight: int
+    dry_run: bool
+    new_ids: bool
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    audit_id: int | None = None
+
+
+def _sample(rows: list[OutboxEvent]) -> list[dict[str, Any]]:
+    return [
+        {"event_id": str(r.event_id), "event_type": r.event_type, "state": r.state, "attempts": r.attempts}
+        for r in rows[:10]
+    ]
+
+
+def outbox_replay(
+    *,
+    outbox_filter: OutboxFilter,
+    reason: str,
+    actor: str,
+    source: str,
+    new_ids: bool = False,
+    dry_run: bool = False,
+    rate: float | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Make the matching rows publish again, and record who did it, when, why and which rows.
+
+    Same ids (the default): dead and pending rows become due now with attempts reset; published
+    rows are published again; the consumer deduplicates, so this is safe to repeat. ``new_ids``:
+    each row is re-issued as a new event (new id, ``replay_of`` the original) for forced
+    reprocessing. Rows a relay holds right now are skipped (they are being published). ``rate``
+    limits rows per second. Raises ReplayRefused without a reason or a filter.
+    """
+    if not reason.strip():
+        raise ReplayRefused("a replay needs a reason")
+    if outbox_filter.empty:
+        raise ReplayRefused("a replay needs a filter or event ids; refusing to replay every row")
+    matching = outbox_rows_matching(outbox_filter)
+    total = matching.count()
+    if dry_run:
+        return ReplayResult(total, 0, 0, dry_run=True, new_ids=new_ids, sample=_sample(list(matching[:10])))
+    audit = OutboxReplay.objects.create(
+        actor=actor, source=source, reason=reason, filters=outbox_filter.as_dict(), new_ids=new_ids, count=0
+    )
+    ids = list(matching.values_list("id", flat=True))
+    replayed = skipped = 0
+    started = time.monotonic()
+    for offset in range(0, len(ids), REPLAY_CHUNK):
+        chunk = ids[offset : offset + REPLAY_CHUNK]
+        done, passed = _replay_chunk(chunk, audit=audit, new_ids=new_ids)
+        replayed += done
+        skipped += passed
+        if progress:
+            progress(len(chunk))
+        if rate:
+            # never faster than `rate` rows per second, measured from the start
+            time.sleep(max(0.0, (offset + len(chunk)) / rate - (time.monotonic() - started)))
+    OutboxReplay.objects.filter(pk=audit.pk).update(count=replayed)
+    return ReplayResult(
+        total, replayed, skipped, dry_run=False, new_ids=new_ids, sample=_sample(list(matching[:10])), audit_id=audit.pk
+    )
+
+
+def _replay_chunk(ids: list[int], *, audit: OutboxReplay, new_ids: bool) -> tuple[int, int]:
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OutboxEvent.objects.select_for_update()
+            .filter(id__in=ids)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now) | ~Q(state=OutboxState.PENDING))
+            .order_by("id")
+        )
+        if new_ids:
+            issued = [
+                OutboxEvent(
+                    event_id=uuid.uuid4(),
+                    event_type=row.event_type,
+                    schema_version=row.schema_version,
+                    aggregate_type=row.aggregate_type,
+                    aggregate_id=row.aggregate_id,
+                    sequence=row.sequence,
+                    payload=row.payload,
+                    headers={**row.headers, "replay_of": str(row.event_id)},
+                    created_at=now,
+                    next_attempt_at=now,
+                    replay_of=row.event_id,
+                )
+                for row in rows
+            ]
+            OutboxEvent.objects.bulk_create(issued)
+            links = [
+                OutboxReplayEvent(replay=audit, event_id=row.event_id, new_event_id=new.event_id)
+                for row, new in zip(rows, issued, strict=True)
+            ]
+        else:
+            OutboxEvent.objects.filter(id__in=[r.id for r in rows]).update(
+                state=OutboxState.PENDING,
+                attempts=0,
+                last_error="",
+                next_attempt_at=Now(),
+                leased_until=None,
+                published_at=None,
+            )
+            links = [OutboxReplayEvent(replay=audit, event_id=row.event_id) for row in rows]
+        OutboxReplayEvent.objects.bulk_create(links)
+    return len(rows), len(ids) - len(rows)
+
+
+def outbox_purge(*, older_than: timedelta, batch: int, dry_run: bool) -> int:
+    """Delete published rows older than ``older_than`` in batches (never pending or dead); dry: count."""
+    if dry_run:
+        cutoff = timezone.now() - older_than
+        return OutboxEvent.objects.filter(state=OutboxState.PUBLISHED, published_at__lt=cutoff).count()
+    return store.outbox_rows_purge_published(older_than=older_than, batch=batch)
