@@ -2,10 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from outbox import api as outbox_api
 from projects_service.health import healthz, readyz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/outbox/", outbox_api.OutboxList.as_view(), name="outbox-list"),
+    path("api/v1/outbox/stats/", outbox_api.OutboxStats.as_view(), name="outbox-stats"),
+    path("api/v1/outbox/replay/", outbox_api.OutboxReplayView.as_view(), name="outbox-replay"),
+    path("api/v1/outbox/<uuid:event_id>/", outbox_api.OutboxDetail.as_view(), name="outbox-detail"),
     path("api/v1/", include("projects.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -11,35 +11,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 
 from outbox.errors import InvalidFilter, ReplayRefused
 from outbox.filters import OutboxFilter, duration_parse, outbox_rows_matching
-from outbox.models import OutboxEvent, OutboxReplayEvent
+from outbox.models import OutboxEvent
 from outbox.ops import outbox_purge, outbox_replay, outbox_status
+from outbox.presenters import row_detail, row_json
 
 #: Columns of `outbox list --format table`.
 TABLE_COLUMNS = ("event_id", "event_type", "aggregate", "seq", "state", "attempts", "created_at", "last_error")
-
-
-def row_json(row: OutboxEvent) -> dict[str, Any]:
-    """One row as stable JSON keys (the `list --format json` and `show` shape)."""
-    return {
-        "event_id": str(row.event_id),
-        "event_type": row.event_type,
-        "schema_version": row.schema_version,
-        "aggregate_type": row.aggregate_type,
-        "aggregate_id": row.aggregate_id,
-        "sequence": row.sequence,
-        "state": row.state,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "created_at": row.created_at.isoformat(),
-        "next_attempt_at": row.next_attempt_at.isoformat(),
-        "claimed_at": row.claimed_at.isoformat() if row.claimed_at else None,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
-        "replay_of": str(row.replay_of) if row.replay_of else None,
-    }
 
 
 def add_filter_options(parser: CommandParser) -> None:
@@ -152,20 +132,7 @@ class Command(BaseCommand):
         row = OutboxEvent.objects.filter(event_id=event_id).first()
         if row is None:
             raise CommandError(f"no outbox row with event id {event_id}")
-        replays = [
-            {
-                "replay": link.replay_id,
-                "at": link.replay.created_at.isoformat(),
-                "actor": link.replay.actor,
-                "reason": link.replay.reason,
-                "new_event_id": str(link.new_event_id) if link.new_event_id else None,
-            }
-            for link in OutboxReplayEvent.objects.filter(Q(event_id=event_id) | Q(new_event_id=event_id))
-            .select_related("replay")
-            .order_by("replay__created_at")
-        ]
-        detail = {**row_json(row), "payload": row.payload, "headers": row.headers, "replays": replays}
-        self.stdout.write(json.dumps(detail, indent=2))
+        self.stdout.write(json.dumps(row_detail(row), indent=2))
 
     # --- replay ----------------------------------------------------------------------------
 
