@@ -4,53 +4,23 @@ Standard Webhooks reference library) per handled event."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
-
-import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from tests.e2e.conftest import SECRET, notifier_rows, notifier_worker_env
 from tests.fakes import SmtpSink, WebhookReceiver
 from tests.projects.conftest import client_for
 from tests.projects.factories import UserFactory
-from tests.support import NOTIFIER_MANAGE, REPO, wait_for
+from tests.support import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
-
-@pytest.fixture
-def notifier_db(postgres_server) -> str:
-    url = postgres_server.create_database(f"notifier_{uuid.uuid4().hex[:8]}")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "notifier_service.settings.test", "DATABASE_URL": url,
-           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "notifier")])}  # fmt: skip
-    subprocess.run([sys.executable, str(NOTIFIER_MANAGE), "migrate", "-v0"], env=env, check=True, timeout=120)
-    return url
-
-
-def notifier_rows(url: str, sql: str) -> list[tuple]:
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def test_rest_transition_becomes_one_notification_email_and_webhook(processes, redis_url, notifier_db):
     sink, receiver = SmtpSink(), WebhookReceiver()
     try:
         processes.relay()
-        processes.worker(
-            "notifications.worker",
-            DJANGO_SETTINGS_MODULE="notifier_service.settings.test",
-            DATABASE_URL=notifier_db,
-            PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "services" / "notifier")]),
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=str(sink.port),
-            WEBHOOK_SECRET=SECRET,
-        )
+        processes.worker("notifications.worker", **notifier_worker_env(notifier_db, sink.port))
         api = client_for(UserFactory())
         project = api.post(
             "/api/v1/projects/",

@@ -114,7 +114,7 @@ class OutboxReplayView(StaffOnly):
             {
                 "matched": result.matched,
                 "replayed": result.replayed,
-                "skipped_in_flight": result.skipped_in_flight,
+                "skipped": result.skipped,
                 "dry_run": result.dry_run,
                 "new_ids": result.new_ids,
                 "sample": result.sample,

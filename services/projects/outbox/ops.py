@@ -58,7 +58,8 @@ class ReplayResult:
 
     matched: int
     replayed: int
-    skipped_in_flight: int
+    #: Matched at first, but by the time they were locked a relay held them or they matched no more.
+    skipped: int
     dry_run: bool
     new_ids: bool
     sample: list[dict[str, Any]] = field(default_factory=list)
@@ -107,7 +108,7 @@ def outbox_replay(
     started = time.monotonic()
     for offset in range(0, len(ids), REPLAY_CHUNK):
         chunk = ids[offset : offset + REPLAY_CHUNK]
-        done, passed = _replay_chunk(chunk, audit=audit, new_ids=new_ids)
+        done, passed = _replay_chunk(chunk, outbox_filter=outbox_filter, audit=audit, new_ids=new_ids)
         replayed += done
         skipped += passed
         if progress:
@@ -121,14 +122,18 @@ def outbox_replay(
     )
 
 
-def _replay_chunk(ids: list[int], *, audit: OutboxReplay, new_ids: bool) -> tuple[int, int]:
+def _replay_chunk(
+    ids: list[int], *, outbox_filter: OutboxFilter, audit: OutboxReplay, new_ids: bool
+) -> tuple[int, int]:
+    """Replay the rows of ``ids`` that, locked now, still match the filter and no relay holds."""
     now = timezone.now()
     with transaction.atomic():
+        # the filter again, under the row locks: a relay may have published a row since it matched
+        locked = outbox_filter.apply(OutboxEvent.objects.select_for_update().filter(id__in=ids))
         rows = list(
-            OutboxEvent.objects.select_for_update()
-            .filter(id__in=ids)
-            .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now) | ~Q(state=OutboxState.PENDING))
-            .order_by("id")
+            locked.filter(
+                Q(leased_until__isnull=True) | Q(leased_until__lt=now) | ~Q(state=OutboxState.PENDING)
+            ).order_by("id")
         )
         if new_ids:
             issued = [

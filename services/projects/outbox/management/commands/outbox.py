@@ -169,7 +169,7 @@ class Command(BaseCommand):
             result = outbox_replay(**common, rate=options["rate"], progress=bar.update)
         self.stdout.write(
             f"replayed {result.replayed} rows (audit record {result.audit_id})"
-            + (f"; {result.skipped_in_flight} in flight at a relay were left to it" if result.skipped_in_flight else "")
+            + (f"; {result.skipped} skipped (held by a relay, or no longer matching)" if result.skipped else "")
         )
 
     # --- purge -----------------------------------------------------------------------------
