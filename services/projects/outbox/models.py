@@ -55,7 +55,6 @@ class OutboxEvent(models.Model):
                 condition=Q(state="pending"),
             ),
             models.Index(fields=["aggregate_type", "aggregate_id", "sequence"], name="outbox_aggregate_idx"),
-            models.Index(fields=["state", "event_type"], name="outbox_state_type_idx"),
             # Retention: published rows, oldest first.
             models.Index(fields=["published_at"], name="outbox_published_idx", condition=Q(state="published")),
         ]
