@@ -137,7 +137,8 @@ def inbox_take(envelope: Envelope, *, single_statement: bool | None = None) -> I
             )
             inbox_id, delivery_ids = cursor.fetchone()
         if inbox_id is None:
-            return Intake(duplicate=True, delivery_ids=_pending_deliveries(envelope))
+            pending = _pending_deliveries(envelope) if deliveries else ()
+            return Intake(duplicate=True, delivery_ids=pending)
         return Intake(duplicate=False, ignored=notice is None, delivery_ids=tuple(delivery_ids))
     with transaction.atomic():
         inbox_id = _inbox_insert(envelope, status)
