@@ -23,21 +23,6 @@ REPO = Path(__file__).resolve().parent.parent
 MANAGE = REPO / "services" / "projects" / "manage.py"
 QUEUE = "dramatiq:codegen-events"
 
-PAYLOAD = json.dumps(
-    {
-        "project_id": 1,
-        "project_name": "bench",
-        "owner_id": 1,
-        "notification_email": "team@example.com",
-        "webhook_url": "https://hooks.example.com/x",
-        "generated_project_id": 1,
-        "from_status": None,
-        "to_status": "pending",
-        "total_files": 0,
-        "total_size": 0,
-    }
-)
-
 
 def _cursor():  # type: ignore[no-untyped-def]
     from django.db import connection
@@ -47,17 +32,9 @@ def _cursor():  # type: ignore[no-untyped-def]
 
 def rows_insert(count: int) -> None:
     """``count`` pending rows, due now, the same payload for every arm."""
-    with _cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO outbox_event (event_id, event_type, schema_version, aggregate_type, aggregate_id,
-                sequence, payload, headers, created_at, state, attempts, next_attempt_at, last_error)
-            SELECT gen_random_uuid(), 'generation.started', 1, 'generated_project', n::text, 1,
-                %s::jsonb, '{"correlation_id": "bench"}'::jsonb, now(), 'pending', 0, now(), ''
-            FROM generate_series(1, %s) AS n
-            """,
-            [PAYLOAD, count],
-        )
+    from tests.relay.bulk import pending_rows_insert
+
+    pending_rows_insert(count)
 
 
 def table_reset(redis_url: str) -> None:

@@ -149,7 +149,11 @@ class PostgresServer:
         """Stop the server (fast shutdown), keeping its data for ``start_again()``."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
     def start_again(self) -> None:
         """Start the server again on its data directory and port."""
@@ -162,13 +166,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # fast shutdown: disconnect clients
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.stop_keep()
         self.process = None
         if getattr(self, "_log", None):
             self._log.close()

@@ -47,7 +47,8 @@ def test_once_drains_and_exits(processes, redis_url):
     assert sum(queued_message_ids(redis_url).values()) == 1200
 
 
-def test_a_second_relay_on_sqlite_refuses_to_start(redis_url, tmp_path):
+def sqlite_project(tmp_path, redis_url: str) -> dict[str, str]:
+    """Environment of a projects service on a new, migrated SQLite database."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "projects_service.settings.dev",
@@ -56,6 +57,11 @@ def test_a_second_relay_on_sqlite_refuses_to_start(redis_url, tmp_path):
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "projects")]),
     }
     subprocess.run([sys.executable, str(MANAGE), "migrate", "-v0"], env=env, check=True, timeout=120)
+    return env
+
+
+def test_a_second_relay_on_sqlite_refuses_to_start(redis_url, tmp_path):
+    env = sqlite_project(tmp_path, redis_url)
     log = (tmp_path / "first.log").open("w")
     first = subprocess.Popen(
         [sys.executable, str(MANAGE), "outbox_relay"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -75,14 +81,7 @@ def test_a_second_relay_on_sqlite_refuses_to_start(redis_url, tmp_path):
 
 
 def test_sqlite_relay_publishes(redis_url, tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "projects_service.settings.dev",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "REDIS_URL": redis_url,
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "projects")]),
-    }
-    subprocess.run([sys.executable, str(MANAGE), "migrate", "-v0"], env=env, check=True, timeout=120)
+    env = sqlite_project(tmp_path, redis_url)
     subprocess.run([sys.executable, "-m", "tests.relay.make_events", "7"], env=env, check=True, timeout=60)
     result = subprocess.run(
         [sys.executable, str(MANAGE), "outbox_relay", "--once"], env=env, capture_output=True, text=True, timeout=60
@@ -120,7 +119,12 @@ def test_metrics_endpoint(processes, redis_url):
         except OSError:
             return ""
 
-    text = wait_for(lambda: (body := scrape()) and "outbox_published_total 300.0" in body and body, what="metrics")
+    def ready() -> str:
+        body = scrape()
+        done = "outbox_published_total 300.0" in body and 'outbox_rows{state="published"} 300.0' in body
+        return body if done else ""
+
+    text = wait_for(ready, what="metrics after the batch and the next heartbeat")
     for name in [
         'outbox_rows{state="pending"}',
         'outbox_rows{state="published"}',

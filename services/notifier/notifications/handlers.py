@@ -28,67 +28,52 @@ def _targets(payload: GenerationPayload | ExportPayload) -> dict[str, list[str]]
     }
 
 
-def _generation(envelope: Envelope) -> GenerationPayload:
-    return GenerationPayload(**envelope.payload)
-
-
-def _export(envelope: Envelope) -> ExportPayload:
-    return ExportPayload(**envelope.payload)
+def _notice(payload: GenerationPayload | ExportPayload, subject: str, body: str) -> Notice:
+    """The project owner is told, in-app and on the project's own channels."""
+    return Notice(
+        project_id=payload.project_id,
+        recipient=f"user:{payload.owner_id}",
+        subject=f"{subject} for {payload.project_name}",
+        body=body,
+        **_targets(payload),
+    )
 
 
 def handle_generation_started(envelope: Envelope) -> Notice:
-    p = _generation(envelope)
-    return Notice(
-        project_id=p.project_id,
-        recipient=f"user:{p.owner_id}",
-        subject=f"Generation started for {p.project_name}",
-        body=f"Generation {p.generated_project_id} of project {p.project_name!r} has started.",
-        **_targets(p),
+    p = GenerationPayload(**envelope.payload)
+    return _notice(
+        p, "Generation started", f"Generation {p.generated_project_id} of project {p.project_name!r} has started."
     )
 
 
 def handle_generation_completed(envelope: Envelope) -> Notice:
-    p = _generation(envelope)
-    return Notice(
-        project_id=p.project_id,
-        recipient=f"user:{p.owner_id}",
-        subject=f"Generation completed for {p.project_name}",
-        body=f"Generation {p.generated_project_id} of project {p.project_name!r} completed: "
+    p = GenerationPayload(**envelope.payload)
+    return _notice(
+        p,
+        "Generation completed",
+        f"Generation {p.generated_project_id} of project {p.project_name!r} completed: "
         f"{p.total_files} files, {p.total_size} bytes.",
-        **_targets(p),
     )
 
 
 def handle_generation_failed(envelope: Envelope) -> Notice:
-    p = _generation(envelope)
-    return Notice(
-        project_id=p.project_id,
-        recipient=f"user:{p.owner_id}",
-        subject=f"Generation failed for {p.project_name}",
-        body=f"Generation {p.generated_project_id} of project {p.project_name!r} failed.",
-        **_targets(p),
-    )
+    p = GenerationPayload(**envelope.payload)
+    return _notice(p, "Generation failed", f"Generation {p.generated_project_id} of project {p.project_name!r} failed.")
 
 
 def handle_export_completed(envelope: Envelope) -> Notice:
-    p = _export(envelope)
-    return Notice(
-        project_id=p.project_id,
-        recipient=f"user:{p.owner_id}",
-        subject=f"Export completed for {p.project_name}",
-        body=f"Export {p.export_id} of project {p.project_name!r} to {p.repository_url} completed.",
-        **_targets(p),
+    p = ExportPayload(**envelope.payload)
+    return _notice(
+        p, "Export completed", f"Export {p.export_id} of project {p.project_name!r} to {p.repository_url} completed."
     )
 
 
 def handle_export_failed(envelope: Envelope) -> Notice:
-    p = _export(envelope)
-    return Notice(
-        project_id=p.project_id,
-        recipient=f"user:{p.owner_id}",
-        subject=f"Export failed for {p.project_name}",
-        body=f"Export {p.export_id} of project {p.project_name!r} to {p.repository_url} failed: {p.error}",
-        **_targets(p),
+    p = ExportPayload(**envelope.payload)
+    return _notice(
+        p,
+        "Export failed",
+        f"Export {p.export_id} of project {p.project_name!r} to {p.repository_url} failed: {p.error}",
     )
 
 
