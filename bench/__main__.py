@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import sys
@@ -91,6 +92,7 @@ def main() -> int:
         from django.core.management import call_command
 
         django.setup()
+        logging.getLogger("outbox.relay").setLevel(logging.WARNING)  # no line per batch in the report
         call_command("migrate", verbosity=0)
         results, measurements = run_all(args, postgres, database_url, redis_server.url)
     finally:
