@@ -56,7 +56,7 @@ def run_all(
     drain, naive = (20_000, 2_000) if args.quick else (100_000, 10_000)
     for workload in relay_workloads.drain_workloads(drain, naive, redis_url):
         run(workload, min(args.rounds, 3))
-    run(relay_workloads.bloat_workload(15.0 if args.quick else 60.0, 10_000, redis_url), 1)
+    run(relay_workloads.bloat_workload(15.0 if args.quick else 60.0, 10_000, redis_url), min(args.rounds, 3))
     if wanted("latency"):
         print("measuring commit-to-queue latency", flush=True)
         seconds = 5.0 if args.quick else 15.0
