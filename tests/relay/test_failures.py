@@ -60,14 +60,19 @@ def test_redis_down_for_30_seconds_under_load_loses_nothing(processes, redis_url
     stop = threading.Event()
     writer = steady_writer(stop)
     try:
-        time.sleep(2)
+        wait_for(lambda: OutboxEvent.objects.filter(state="published").exists(), what="flowing before the outage")
         redis_server.halt()
         time.sleep(OUTAGE_SECONDS)
         assert relay.poll() is None, "the relay must ride out the outage"
         backlog = OutboxEvent.objects.filter(state="pending").count()
         assert backlog > 0
+        published_before = OutboxEvent.objects.filter(state="published").count()
         redis_server.start()
-        time.sleep(2)
+        wait_for(
+            lambda: OutboxEvent.objects.filter(state="published").count() > published_before,
+            timeout=30,
+            what="publishing again after the outage, under load",
+        )
     finally:
         stop.set()
         writer.join()
