@@ -87,3 +87,22 @@ def test_unknown_type_is_acknowledged_and_the_next_one_flows(workers, notifier_r
     assert InboxEvent.objects.count() == 1
     assert client.hlen("dramatiq:codegen-events.XQ.msgs") == 0
     assert not PoisonMessage.objects.exists()
+
+
+def test_a_burst_with_redeliveries_is_taken_in_together_with_one_effect_each(workers, notifier_redis):
+    events = [envelope(payload=generation_payload(notification_email=None)) for _ in range(300)]
+    messages = events + events[:30]  # 10% redelivered
+    for event in messages:
+        enqueue(notifier_redis, envelope_to_builtins(event), str(event.event_id))
+    workers.worker(WORKER, processes=2, threads=16)
+    wait_for(lambda: Notification.objects.count() == 300, timeout=60, what="every event notified")
+    client = redis.Redis.from_url(notifier_redis)
+    wait_for(
+        lambda: client.llen("dramatiq:codegen-events") == 0 and not client.keys("dramatiq:__acks__*"),
+        what="queue drained",
+    )
+    assert effects() == (300, 300, 0)
+    assert Notification.objects.values("event_id").distinct().count() == 300
+    # Rows of one transaction share its now(): fewer distinct times than events means group commit.
+    transactions = InboxEvent.objects.values("received_at").distinct().count()
+    assert transactions < 300, transactions

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from dramatiq import Encoder
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import DecodeError
 from dramatiq.middleware import CurrentMessage
+
+
+class MsgspecJSONEncoder(Encoder):
+    """Dramatiq's JSON message format, read and written by msgspec (several times faster than json)."""
+
+    def encode(self, data: Any) -> bytes:
+        return msgspec.json.encode(data)
+
+    def decode(self, data: bytes) -> Any:
+        try:
+            return msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise DecodeError(f"failed to decode message {data[:200]!r}", data, exc) from None
 
 
 class NotifierRedisBroker(RedisBroker):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.db import close_old_connections, transaction
 from django.db.models import F
 
-from codegen_contracts import ContractError, UnknownEventType, envelope_from_builtins
+from codegen_contracts import ContractError, Envelope, UnknownEventType, envelope_from_builtins
 from notifications.deliveries import deliveries_attempt
 from notifications.inbox import Intake, inbox_take
 from notifications.models import PoisonMessage
@@ -47,8 +48,9 @@ def poison_record(message_id: str, body: Any, error: str, *, dead: bool) -> None
             )
 
 
-def event_consume(data: Any, *, message: Any = None) -> Intake | None:
-    """Validate ``data`` as an envelope, take it in once, attempt its deliveries.
+def event_consume(data: Any, *, message: Any = None, take: Callable[[Envelope], Intake] | None = None) -> Intake | None:
+    """Validate ``data`` as an envelope, take it in once (with ``take``, inbox_take by default), attempt
+    its deliveries.
 
     Unknown event types are acknowledged and logged. Raises PoisonEnvelope for data the contracts
     refuse (dead-lettered at once) and lets any other error through for Dramatiq to retry.
@@ -56,7 +58,6 @@ def event_consume(data: Any, *, message: Any = None) -> Intake | None:
     from django.conf import settings
 
     message_id = getattr(message, "message_id", "") or "unknown"
-    close_old_connections()
     try:
         try:
             envelope = envelope_from_builtins(data)
@@ -67,7 +68,7 @@ def event_consume(data: Any, *, message: Any = None) -> Intake | None:
             poison_record(message_id, data, f"contract: {exc}", dead=True)
             raise PoisonEnvelope(str(exc)) from exc
         try:
-            intake = inbox_take(envelope)
+            intake = (take or inbox_take)(envelope)
         except Exception as exc:
             retries = (getattr(message, "options", None) or {}).get("retries", 0)
             poison_record(
@@ -82,4 +83,5 @@ def event_consume(data: Any, *, message: Any = None) -> Intake | None:
         deliveries_attempt(intake.delivery_ids)
         return intake
     finally:
+        # As Django does after a request: drop this thread's connection if it broke or grew too old.
         close_old_connections()

@@ -1,10 +1,12 @@
-"""Taking an event in, exactly once: the inbox row and everything the event creates, in one transaction."""
+"""Taking events in, exactly once: each inbox row and everything its event creates, in one transaction."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 from django.db import connection, transaction
 
 from codegen_contracts import Envelope
@@ -24,17 +26,117 @@ class Intake:
     delivery_ids: tuple[int, ...] = ()
 
 
-def _inbox_insert(envelope: Envelope, status: str) -> int | None:
+@dataclass(frozen=True)
+class _Plan:
+    """What taking one envelope in writes: its inbox status, the notice and the delivery rows."""
+
+    envelope: Envelope
+    status: str
+    notice: Notice | None
+    deliveries: list[Delivery]
+
+
+def _plan(envelope: Envelope) -> _Plan:
+    handler = HANDLERS.get(envelope.event_type)
+    if handler is None:
+        return _Plan(envelope, InboxStatus.IGNORED.value, None, [])
+    notice = handler(envelope)
+    deliveries = [
+        Delivery(channel=Channel.EMAIL.value, target=email, subject=notice.subject, body=notice.body)
+        for email in notice.emails
+    ]
+    if notice.webhooks:
+        body = webhook_body(
+            event_type=envelope.event_type,
+            occurred_at=envelope.occurred_at.isoformat(),
+            data={**envelope.payload, "event_id": str(envelope.event_id)},
+        ).decode()
+        deliveries += [
+            Delivery(channel=Channel.WEBHOOK.value, target=url, subject=notice.subject, body=body)
+            for url in notice.webhooks
+        ]
+    return _Plan(envelope, InboxStatus.PROCESSED.value, notice, deliveries)
+
+
+#: Every event of a batch in one statement: data-modifying CTEs insert the inbox rows (skipping event
+#: ids already there), then the notifications and deliveries of the rows that were new. The events
+#: and deliveries arrive as two JSON arrays (much cheaper to send than a dozen typed arrays); the
+#: statement answers with each new event id and its delivery ids.
+_PG_TAKE = """
+WITH input AS (
+    SELECT * FROM json_to_recordset(%(events)s::json)
+        AS t(event_id uuid, event_type text, aggregate_type text, aggregate_id text, sequence integer,
+             occurred_at timestamptz, status text, notify boolean, project_id bigint, recipient text, subject text,
+             body text)
+), inbox AS (
+    INSERT INTO notifier_inbox (event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at,
+                                received_at, status)
+    SELECT event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at, now(), status FROM input
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id, event_id
+), notification AS (
+    INSERT INTO notifier_notification (event_id, event_type, project_id, recipient, channel, subject, body,
+                                       created_at)
+    SELECT inbox.id, input.event_type, input.project_id, input.recipient, 'in_app', input.subject, input.body, now()
+    FROM inbox JOIN input USING (event_id) WHERE input.notify
+), deliveries AS (
+    INSERT INTO notifier_delivery (event_id, channel, target, subject, body, status, attempts, last_error,
+                                   created_at, updated_at)
+    SELECT inbox.id, d.channel, d.target, d.subject, d.body, 'pending', 0, '', now(), now()
+    FROM inbox JOIN json_to_recordset(%(deliveries)s::json)
+        AS d(event_id uuid, channel text, target text, subject text, body text) USING (event_id)
+    RETURNING id, event_id
+)
+SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = inbox.id ORDER BY d.id) FROM inbox
+"""
+
+
+def _pg_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
+    """Write ``plans`` in one statement; the new event ids with their delivery ids."""
+    events = []
+    deliveries = []
+    for plan in plans:
+        envelope, notice = plan.envelope, plan.notice
+        events.append(
+            {
+                "event_id": envelope.event_id,
+                "event_type": envelope.event_type,
+                "aggregate_type": envelope.aggregate_type,
+                "aggregate_id": envelope.aggregate_id,
+                "sequence": envelope.sequence,
+                "occurred_at": envelope.occurred_at,
+                "status": plan.status,
+                "notify": notice is not None,
+                "project_id": notice.project_id if notice else 0,
+                "recipient": notice.recipient if notice else "",
+                "subject": notice.subject if notice else "",
+                "body": notice.body if notice else "",
+            }
+        )
+        deliveries += [
+            {"event_id": envelope.event_id, "channel": d.channel, "target": d.target, "subject": d.subject,
+             "body": d.body}
+            for d in plan.deliveries
+        ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PG_TAKE,
+            {"events": msgspec.json.encode(events).decode(), "deliveries": msgspec.json.encode(deliveries).decode()},
+        )
+        return {event_id: tuple(ids) for event_id, ids in cursor.fetchall()}
+
+
+def _inbox_insert(plan: _Plan) -> int | None:
     """Insert the inbox row; None when the event id is already there (a redelivery).
 
     ON CONFLICT DO NOTHING makes a concurrent second delivery wait for the first transaction
     and then find the row, rather than fail.
     """
-    table = InboxEvent._meta.db_table
+    envelope = plan.envelope
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at, "
-            "received_at, status) VALUES (%s, %s, %s, %s, %s, %s, CURRENT_TIMESTAMP, %s) "
+            f"INSERT INTO {InboxEvent._meta.db_table} (event_id, event_type, aggregate_type, aggregate_id, sequence, "
+            "occurred_at, received_at, status) VALUES (%s, %s, %s, %s, %s, %s, CURRENT_TIMESTAMP, %s) "
             "ON CONFLICT (event_id) DO NOTHING RETURNING id",
             [
                 InboxEvent._meta.get_field("event_id").get_db_prep_value(envelope.event_id, connection),
@@ -43,122 +145,87 @@ def _inbox_insert(envelope: Envelope, status: str) -> int | None:
                 envelope.aggregate_id,
                 envelope.sequence,
                 InboxEvent._meta.get_field("occurred_at").get_db_prep_value(envelope.occurred_at, connection),
-                status,
+                plan.status,
             ],
         )
         row = cursor.fetchone()
     return None if row is None else int(row[0])
 
 
-_PG_TAKE = """
-WITH inbox AS (
-    INSERT INTO notifier_inbox (event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at,
-                                received_at, status)
-    VALUES (%(event_id)s, %(event_type)s, %(aggregate_type)s, %(aggregate_id)s, %(sequence)s, %(occurred_at)s,
-            now(), %(status)s)
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING id
-), notification AS (
-    INSERT INTO notifier_notification (event_id, event_type, project_id, recipient, channel, subject, body,
-                                       created_at)
-    SELECT id, %(event_type)s, %(project_id)s, %(recipient)s, 'in_app', %(subject)s, %(body)s, now()
-    FROM inbox WHERE %(notify)s
-    RETURNING id
-), deliveries AS (
-    INSERT INTO notifier_delivery (event_id, channel, target, subject, body, status, attempts, last_error,
-                                   created_at, updated_at)
-    SELECT inbox.id, d.channel, d.target, d.subject, d.body, 'pending', 0, '', now(), now()
-    FROM inbox, unnest(%(channels)s::text[], %(targets)s::text[], %(subjects)s::text[], %(bodies)s::text[])
-        AS d(channel, target, subject, body)
-    RETURNING id
-)
-SELECT (SELECT id FROM inbox), array(SELECT id FROM deliveries)
-"""
+def _orm_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
+    """Write ``plans`` through the ORM in one transaction; the new event ids with their delivery ids."""
+    taken: dict[object, tuple[int, ...]] = {}
+    with transaction.atomic():
+        for plan in plans:
+            inbox_id = _inbox_insert(plan)
+            if inbox_id is None:
+                continue
+            taken[plan.envelope.event_id] = ()
+            if plan.notice is None:
+                continue
+            Notification.objects.create(
+                event_id=inbox_id,
+                event_type=plan.envelope.event_type,
+                project_id=plan.notice.project_id,
+                recipient=plan.notice.recipient,
+                channel=Channel.IN_APP.value,
+                subject=plan.notice.subject,
+                body=plan.notice.body,
+            )
+            for delivery in plan.deliveries:
+                delivery.event_id = inbox_id
+                delivery.save()
+            taken[plan.envelope.event_id] = tuple(d.pk for d in plan.deliveries)
+    return taken
 
 
-def _plan(envelope: Envelope) -> tuple[str, Notice | None, list[Delivery]]:
-    """What taking ``envelope`` in writes: its inbox status, the notice and the delivery rows."""
-    handler = HANDLERS.get(envelope.event_type)
-    if handler is None:
-        return InboxStatus.IGNORED.value, None, []
-    notice = handler(envelope)
-    body = webhook_body(
-        event_type=envelope.event_type,
-        occurred_at=envelope.occurred_at.isoformat(),
-        data={**envelope.payload, "event_id": str(envelope.event_id)},
-    ).decode()
-    deliveries = [
-        Delivery(channel=Channel.EMAIL.value, target=email, subject=notice.subject, body=notice.body)
-        for email in notice.emails
-    ] + [
-        Delivery(channel=Channel.WEBHOOK.value, target=url, subject=notice.subject, body=body)
-        for url in notice.webhooks
-    ]
-    return InboxStatus.PROCESSED.value, notice, deliveries
+def _pending_deliveries(event_ids: list[object]) -> dict[object, tuple[int, ...]]:
+    """Deliveries still pending of events taken in before: a redelivery hands them back to be tried."""
+    pending: dict[object, list[int]] = {}
+    rows = Delivery.objects.filter(event__event_id__in=event_ids, status=DeliveryStatus.PENDING.value)
+    for event_id, pk in rows.order_by("pk").values_list("event__event_id", "pk"):
+        pending.setdefault(event_id, []).append(pk)
+    return {event_id: tuple(ids) for event_id, ids in pending.items()}
 
 
-def _pending_deliveries(envelope: Envelope) -> tuple[int, ...]:
-    pending = Delivery.objects.filter(event__event_id=envelope.event_id, status=DeliveryStatus.PENDING.value)
-    return tuple(pending.values_list("pk", flat=True))
+def inbox_take_many(envelopes: Sequence[Envelope], *, single_statement: bool | None = None) -> list[Intake]:
+    """Record ``envelopes`` in the inbox with their notification and delivery rows, once per event id.
+
+    All of it is one transaction: on PostgreSQL one statement (data-modifying CTEs), elsewhere or with
+    ``single_statement=False`` through the ORM. Returns one Intake per envelope, in order; an event
+    taken in before, or earlier in the same call, is a duplicate and adds nothing, but a redelivery
+    gets back the deliveries a crashed first try left pending.
+    """
+    if single_statement is None:
+        single_statement = connection.vendor == "postgresql"
+    firsts: dict[object, _Plan] = {}
+    plans = []
+    for envelope in envelopes:
+        plan = firsts.get(envelope.event_id)
+        if plan is None:
+            plan = firsts[envelope.event_id] = _plan(envelope)
+        plans.append(plan)
+    # Sorted by event id, so that two batches sharing events lock their inbox keys in the same order.
+    ordered = sorted(firsts.values(), key=lambda p: str(p.envelope.event_id))
+    taken = _pg_take(ordered) if single_statement else _orm_take(ordered)
+    redelivered = [p.envelope.event_id for p in ordered if p.envelope.event_id not in taken and p.deliveries]
+    pending = _pending_deliveries(redelivered) if redelivered else {}
+    intakes = []
+    answered: set[object] = set()
+    for plan in plans:
+        event_id = plan.envelope.event_id
+        if event_id in taken and event_id not in answered:
+            answered.add(event_id)
+            if plan.notice is None:
+                logger.info(
+                    "event %s of type %s has no handler: recorded as ignored", event_id, plan.envelope.event_type
+                )
+            intakes.append(Intake(duplicate=False, ignored=plan.notice is None, delivery_ids=taken[event_id]))
+        else:
+            intakes.append(Intake(duplicate=True, delivery_ids=pending.get(event_id, ())))
+    return intakes
 
 
 def inbox_take(envelope: Envelope, *, single_statement: bool | None = None) -> Intake:
-    """Record ``envelope`` in the inbox with its notification and delivery rows, once per event id.
-
-    On PostgreSQL all of it is one statement (data-modifying CTEs: atomic, one round trip); elsewhere,
-    or with ``single_statement=False``, the same rows are written in one transaction through the ORM.
-    A redelivered event adds nothing, but returns the deliveries a crashed first try left pending.
-    """
-    status, notice, deliveries = _plan(envelope)
-    if single_statement is None:
-        single_statement = connection.vendor == "postgresql"
-    if single_statement:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _PG_TAKE,
-                {
-                    "event_id": envelope.event_id,
-                    "event_type": envelope.event_type,
-                    "aggregate_type": envelope.aggregate_type,
-                    "aggregate_id": envelope.aggregate_id,
-                    "sequence": envelope.sequence,
-                    "occurred_at": envelope.occurred_at,
-                    "status": status,
-                    "notify": notice is not None,
-                    "project_id": notice.project_id if notice else 0,
-                    "recipient": notice.recipient if notice else "",
-                    "subject": notice.subject if notice else "",
-                    "body": notice.body if notice else "",
-                    "channels": [d.channel for d in deliveries],
-                    "targets": [d.target for d in deliveries],
-                    "subjects": [d.subject for d in deliveries],
-                    "bodies": [d.body for d in deliveries],
-                },
-            )
-            inbox_id, delivery_ids = cursor.fetchone()
-        if inbox_id is None:
-            pending = _pending_deliveries(envelope) if deliveries else ()
-            return Intake(duplicate=True, delivery_ids=pending)
-        return Intake(duplicate=False, ignored=notice is None, delivery_ids=tuple(delivery_ids))
-    with transaction.atomic():
-        inbox_id = _inbox_insert(envelope, status)
-        if inbox_id is None:
-            return Intake(duplicate=True, delivery_ids=_pending_deliveries(envelope))
-        if notice is None:
-            logger.info(
-                "event %s of type %s has no handler: recorded as ignored", envelope.event_id, envelope.event_type
-            )
-            return Intake(duplicate=False, ignored=True)
-        Notification.objects.create(
-            event_id=inbox_id,
-            event_type=envelope.event_type,
-            project_id=notice.project_id,
-            recipient=notice.recipient,
-            channel=Channel.IN_APP.value,
-            subject=notice.subject,
-            body=notice.body,
-        )
-        for delivery in deliveries:
-            delivery.event_id = inbox_id
-            delivery.save()
-    return Intake(duplicate=False, delivery_ids=tuple(d.pk for d in deliveries))
+    """Record one envelope in the inbox (see inbox_take_many)."""
+    return inbox_take_many([envelope], single_statement=single_statement)[0]

@@ -1,7 +1,8 @@
 """The notifier's Dramatiq worker: `dramatiq notifications.worker`.
 
 The actor decodes and validates the envelope against the contracts, takes the event into the
-inbox (once per event id), then attempts its deliveries. A message that breaks the contract is
+inbox (once per event id; the process's threads share one group-committing writer), then attempts
+its deliveries. A message that breaks the contract is
 recorded and dead-lettered at once; one that keeps failing is retried by Dramatiq with backoff,
 its attempts recorded, and dead-lettered after NOTIFIER["MESSAGE_MAX_RETRIES"].
 """
@@ -19,11 +20,14 @@ import dramatiq  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
-from notifications.broker import notifier_broker  # noqa: E402
+from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E402
 from notifications.consume import event_consume, should_retry  # noqa: E402
+from notifications.group_commit import IntakeWriter  # noqa: E402
 
 broker = notifier_broker(settings.REDIS_URL, settings.NOTIFIER)
 dramatiq.set_broker(broker)
+dramatiq.set_encoder(MsgspecJSONEncoder())
+intake_writer = IntakeWriter(max_batch=settings.NOTIFIER["INTAKE_BATCH_MAX"])
 
 
 @dramatiq.actor(
@@ -34,4 +38,4 @@ dramatiq.set_broker(broker)
     retry_when=should_retry,
 )
 def codegen_event(envelope: object) -> None:
-    event_consume(envelope, message=dramatiq.middleware.CurrentMessage.get_current_message())
+    event_consume(envelope, message=dramatiq.middleware.CurrentMessage.get_current_message(), take=intake_writer.take)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -56,16 +57,27 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{REPO_DIR / 'var' / 'notifier.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    # Server-side binding lets psycopg prepare the intake statement once per connection and
-    # reuse its plan (0.37 ms instead of 0.64 ms here).
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
+
+def database_settings(url: str) -> dict[str, Any]:
+    """DATABASES["default"] for ``url``, tuned for the engine it names."""
+    config: dict[str, Any] = environ.Env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+        return config
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Server-side binding, and statements prepared after 5 uses: the intake statement is parsed and
+    # planned once per connection (0.3 ms instead of 0.8 ms here). Poolers in transaction mode
+    # without prepared-statement support need DATABASE_PREPARED_STATEMENTS=false.
+    prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+    config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5 if prepared else None}
     # No per-message health-check query: a broken connection fails the message, which Dramatiq
     # retries, and close_old_connections() then discards the connection.
+    return config
+
+
+DATABASES = {
+    "default": database_settings(env.str("DATABASE_URL", default=f"sqlite:///{REPO_DIR / 'var' / 'notifier.sqlite3'}"))
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en-us"
@@ -121,6 +133,8 @@ NOTIFIER = {
     "MAINTENANCE_CHANCE": env.int("NOTIFIER_MAINTENANCE_CHANCE", default=1000),
     #: Longest idle sleep between fetches of an empty queue, in milliseconds (Dramatiq's is 1,000).
     "IDLE_POLL_MS": env.int("NOTIFIER_IDLE_POLL_MS", default=10),
+    #: Most events a worker process takes in per transaction (group commit; 1 turns batching off).
+    "INTAKE_BATCH_MAX": env.int("NOTIFIER_INTAKE_BATCH_MAX", default=64),
     #: Days inbox rows are kept (the deduplication horizon).
     "INBOX_RETENTION_DAYS": env.int("NOTIFIER_INBOX_RETENTION_DAYS", default=30),
 }

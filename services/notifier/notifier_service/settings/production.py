@@ -1,11 +1,11 @@
 """Production settings: secrets and the database from the environment; `check --deploy` clean."""
 
 from notifier_service.settings.base import *  # noqa: F403
-from notifier_service.settings.base import NOTIFIER, env
+from notifier_service.settings.base import NOTIFIER, database_settings, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
-DATABASES = {"default": env.db_url("DATABASE_URL")}
+DATABASES = {"default": database_settings(env.str("DATABASE_URL"))}
 NOTIFIER["WEBHOOK_SECRET"] = env.str("WEBHOOK_SECRET")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
