@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -47,12 +49,15 @@ def notifier_database(postgres, redis_url: str) -> str:  # type: ignore[no-untyp
     return url
 
 
-def start_workers(module: str, env: dict[str, str], processes: int, threads: int) -> subprocess.Popen[bytes]:
+def start_workers(
+    module: str, env: dict[str, str], processes: int, threads: int, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
     worker = subprocess.Popen(
         [str(BIN / "dramatiq"), module, "--processes", str(processes), "--threads", str(threads)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=output,
         start_new_session=True,
     )
     time.sleep(3.0)  # up and idle before the clock starts
@@ -194,8 +199,9 @@ def e2e_latency_measurements(
 
     table_reset(redis_url)
     notifier_url = notifier_database(postgres, redis_url)
-    relays = _start_relays(1, _env(database_url, redis_url))
-    worker = start_workers("notifications.worker", notifier_env(notifier_url, redis_url), 1, 8)
+    logs = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+    relays = _start_relays(1, _env(database_url, redis_url), log=logs / "relay.log")
+    worker = start_workers("notifications.worker", notifier_env(notifier_url, redis_url), 1, 8, log=logs / "worker.log")
     owner, _ = get_user_model().objects.get_or_create(username="e2e")
     project = Project.objects.create(owner=owner, name="e2e")
     committed: dict[str, float] = {}
@@ -229,6 +235,10 @@ def e2e_latency_measurements(
     )
     p50 = statistics.median(latencies)
     p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
+    if p50 > 25.0:  # keep what the relay and the worker said, to see why
+        for log in sorted(logs.iterdir()):
+            print(f"--- {log.name} (last lines)\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+    shutil.rmtree(logs, ignore_errors=True)
     note = (
         f"{len(latencies)} of {len(committed)} events at {rate:.0f}/s; relay wake-up notify; worker idle poll ≤ 10 ms"
     )

@@ -222,11 +222,11 @@ def _env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-def _start_relays(n: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+def _start_relays(n: int, env: dict[str, str], log: Path | None = None) -> list[subprocess.Popen[bytes]]:
+    """``n`` relay processes; their output goes to ``log`` (appended) when given."""
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the children
     return [
-        subprocess.Popen(
-            [sys.executable, str(MANAGE), "outbox_relay"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        subprocess.Popen([sys.executable, str(MANAGE), "outbox_relay"], env=env, stdout=output, stderr=output)
         for _ in range(n)
     ]
 
