@@ -16,6 +16,7 @@ from notifications.models import Delivery, InboxEvent, Notification
 
 from codegen_contracts import Envelope
 from tests.notifier.conftest import envelope, generation_payload
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,9 +27,11 @@ class RecordingTakeMany:
 
     def __init__(self, first_delay: float = 0.0) -> None:
         self.sizes: list[int] = []
+        self.started: list[int] = []
         self.first_delay = first_delay
 
     def __call__(self, envelopes: Sequence[Envelope]) -> list[Intake]:
+        self.started.append(len(envelopes))
         if not self.sizes and self.first_delay:
             time.sleep(self.first_delay)
         self.sizes.append(len(envelopes))
@@ -170,7 +173,11 @@ def test_stop_finishes_what_was_handed_over_first():
     threads = [threading.Thread(target=lambda: results.append(writer.take(envelope()))) for _ in range(4)]
     for thread in threads:
         thread.start()
-    time.sleep(0.1)  # all four handed over; the first batch is still being written
+    # the first batch is being written (slowly); the rest of the four wait behind it
+    wait_for(
+        lambda: len(take_many.started) == 1 and take_many.started[0] + writer.waiting() == 4,
+        what="all four handed over",
+    )
     writer.stop()
     for thread in threads:
         thread.join(10)

@@ -81,6 +81,10 @@ class IntakeWriter:
         self._queue.put(slot)
         return slot.wait()
 
+    def waiting(self) -> int:
+        """Events handed over that the writer has not picked up yet."""
+        return self._queue.qsize()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the events already handed over, close the writer's connection and end its thread."""
         with self._lock:
