@@ -52,14 +52,18 @@ def notifier_database(postgres, redis_url: str) -> str:  # type: ignore[no-untyp
 def start_workers(
     module: str, env: dict[str, str], processes: int, threads: int, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
-    worker = subprocess.Popen(
-        [str(BIN / "dramatiq"), module, "--processes", str(processes), "--threads", str(threads)],
-        env=env,
-        stdout=output,
-        stderr=output,
-        start_new_session=True,
-    )
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed once the child has it
+    try:
+        worker = subprocess.Popen(
+            [str(BIN / "dramatiq"), module, "--processes", str(processes), "--threads", str(threads)],
+            env=env,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+    finally:
+        if log:
+            output.close()  # type: ignore[union-attr]
     time.sleep(3.0)  # up and idle before the clock starts
     return worker
 
@@ -145,6 +149,7 @@ def _consume_rate(postgres, redis_url: str, module: str, messages, processes: in
     while not _drained(client):
         time.sleep(0.01)
     rate = len(messages) / (time.perf_counter() - start)
+    client.close()
     stop_workers(worker)
     if module == "notifications.worker":
         unique = len({m.message_id for m in messages})

@@ -224,11 +224,15 @@ def _env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
 
 def _start_relays(n: int, env: dict[str, str], log: Path | None = None) -> list[subprocess.Popen[bytes]]:
     """``n`` relay processes; their output goes to ``log`` (appended) when given."""
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - handed to the children
-    return [
-        subprocess.Popen([sys.executable, str(MANAGE), "outbox_relay"], env=env, stdout=output, stderr=output)
-        for _ in range(n)
-    ]
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed once the children have it
+    try:
+        return [
+            subprocess.Popen([sys.executable, str(MANAGE), "outbox_relay"], env=env, stdout=output, stderr=output)
+            for _ in range(n)
+        ]
+    finally:
+        if log:
+            output.close()  # type: ignore[union-attr]
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
