@@ -15,8 +15,9 @@ REDIS_PORT ?= 6390
 NOTIFIER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/notifier.sqlite3
 # Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis.
 RUN_PROCESSES := $(if $(REDIS_URL),,redis) api relay notifier-worker notifier-api
-# SQLite has no NOTIFY: there the relay is woken through Redis.
-export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)
+# SQLite has no NOTIFY: there `make run`'s relay is woken through Redis. Only `run` gets this, so
+# that tests and benchmarks (always on PostgreSQL) use the settings' default, notify.
+run: export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run migrate test lint format bench constraints clean

@@ -85,6 +85,7 @@ def main() -> int:
         os.environ.update(
             DATABASE_URL=database_url,
             REDIS_URL=redis_server.url,
+            OUTBOX_WAKEUP="notify",  # what runs on PostgreSQL; the relays started here inherit it
             DJANGO_SETTINGS_MODULE="projects_service.settings.test",
         )
         os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")

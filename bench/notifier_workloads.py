@@ -199,13 +199,17 @@ def e2e_latency_measurements(
     from django.db import connection
 
     from bench.relay_workloads import _env, _start_relays, _stop, table_reset
+    from outbox.wakeup import wakeup_mode
     from projects import services
     from projects.models import Project
 
     table_reset(redis_url)
     notifier_url = notifier_database(postgres, redis_url)
     logs = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
-    relays = _start_relays(1, _env(database_url, redis_url), log=logs / "relay.log")
+    # The relay listens the way this process signals (not whatever the environment says).
+    relays = _start_relays(
+        1, _env(database_url, redis_url, OUTBOX_WAKEUP=wakeup_mode("default")), log=logs / "relay.log"
+    )
     worker = start_workers("notifications.worker", notifier_env(notifier_url, redis_url), 1, 8, log=logs / "worker.log")
     owner, _ = get_user_model().objects.get_or_create(username="e2e")
     project = Project.objects.create(owner=owner, name="e2e")
@@ -245,12 +249,10 @@ def e2e_latency_measurements(
             lines = log.read_text(errors="replace").splitlines()
             said = [line for line in lines if '"outbox.batch"' not in line]
             print(f"--- {log.name}: {len(lines) - len(said)} batch lines, and\n" + "\n".join(said[-40:]))
-        from outbox.wakeup import wakeup_mode
-
-        print(f"--- the bench process writes with wake-up {wakeup_mode('default')!r}")
     shutil.rmtree(logs, ignore_errors=True)
     note = (
-        f"{len(latencies)} of {len(committed)} events at {rate:.0f}/s; relay wake-up notify; worker idle poll ≤ 10 ms"
+        f"{len(latencies)} of {len(committed)} events at {rate:.0f}/s; "
+        f"relay wake-up {wakeup_mode('default')}; worker idle poll ≤ 10 ms"
     )
     return [
         Measurement("e2e_latency_p50", p50, "ms", ("<=", 25.0), note),

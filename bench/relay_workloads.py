@@ -262,9 +262,14 @@ def _queue_watch(redis_url: str, arrived: dict[str, float], stop: threading.Even
 
 
 def _latencies(mode: str, database_url: str, redis_url: str, seconds: float, rate: float) -> list[float]:
-    """Milliseconds from commit to the message landing on the queue, one per event, in order."""
+    """Milliseconds from commit to the message landing on the queue, one per event, in order.
+
+    The bench process writes with wake-up ``mode`` and the relay listens with it; the setting the
+    process had before (the environment's) is restored afterwards.
+    """
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.test import override_settings
 
     from projects import services
     from projects.models import Project
@@ -272,33 +277,33 @@ def _latencies(mode: str, database_url: str, redis_url: str, seconds: float, rat
     table_reset(redis_url)
     owner, _ = get_user_model().objects.get_or_create(username="latency")
     project = Project.objects.create(owner=owner, name="latency")
-    settings.OUTBOX = {**settings.OUTBOX, "WAKEUP": mode}
-    relays = _start_relays(1, _env(database_url, redis_url, OUTBOX_WAKEUP=mode, OUTBOX_POLL_INTERVAL="1"))
-    time.sleep(2.0)
     committed: dict[str, float] = {}
     arrived: dict[str, float] = {}
-    stop = threading.Event()
-    watcher = threading.Thread(target=_queue_watch, args=(redis_url, arrived, stop))
-    watcher.start()
-    next_at = time.perf_counter()
-    end = next_at + seconds
-    while next_at < end:
-        generated = services.generated_project_create(project=project)
-        committed_at = time.time()
-        with _cursor() as cursor:
-            cursor.execute(
-                "SELECT event_id::text FROM outbox_event WHERE aggregate_id = %s AND sequence = 1", [str(generated.pk)]
-            )
-            committed[cursor.fetchone()[0]] = committed_at
-        next_at += 1.0 / rate
-        time.sleep(max(0.0, next_at - time.perf_counter()))
-    deadline = time.monotonic() + 10
-    while len(arrived) < len(committed) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    watcher.join(timeout=30)
-    _stop(relays)
-    settings.OUTBOX = {**settings.OUTBOX, "WAKEUP": "notify"}
+    with override_settings(OUTBOX={**settings.OUTBOX, "WAKEUP": mode}):
+        relays = _start_relays(1, _env(database_url, redis_url, OUTBOX_WAKEUP=mode, OUTBOX_POLL_INTERVAL="1"))
+        time.sleep(2.0)
+        stop = threading.Event()
+        watcher = threading.Thread(target=_queue_watch, args=(redis_url, arrived, stop))
+        watcher.start()
+        next_at = time.perf_counter()
+        end = next_at + seconds
+        while next_at < end:
+            generated = services.generated_project_create(project=project)
+            committed_at = time.time()
+            with _cursor() as cursor:
+                cursor.execute(
+                    "SELECT event_id::text FROM outbox_event WHERE aggregate_id = %s AND sequence = 1",
+                    [str(generated.pk)],
+                )
+                committed[cursor.fetchone()[0]] = committed_at
+            next_at += 1.0 / rate
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+        deadline = time.monotonic() + 10
+        while len(arrived) < len(committed) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        watcher.join(timeout=30)
+        _stop(relays)
     return sorted((arrived[e] - committed[e]) * 1000 for e in committed if e in arrived)
 
 

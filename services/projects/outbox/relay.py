@@ -31,6 +31,7 @@ from outbox.metrics import RelayMetrics
 from outbox.models import OutboxRelay
 from outbox.publisher import DramatiqRedisPublisher, Prepared, PublishError, prepare
 from outbox.store import ClaimedRow
+from outbox.wakeup import MissedWakeups, wakeup_mode_effective
 
 logger = logging.getLogger("outbox.relay")
 
@@ -46,6 +47,7 @@ class BatchOutcome:
     """What one batch did."""
 
     claimed: int = 0
+    fresh: int = 0  # claimed rows on their first attempt
     published: int = 0
     retried: int = 0
     dead: int = 0
@@ -74,6 +76,8 @@ class Relay:
         self.clock = clock
         self.stop_event = threading.Event()
         self.wake_event = threading.Event()
+        self.wakeup = wakeup_mode_effective(config.wakeup, using)
+        self.missed_wakeups = MissedWakeups(self.wakeup, clock=clock)
         self.published_total = 0
         self._due_after: datetime | None = None  # head of the queue as last seen, for bounded claims
         self._next_sweep = 0.0
@@ -95,7 +99,7 @@ class Relay:
         )
         if sweep:
             self._next_sweep = started + self.config.sweep_interval
-        outcome = BatchOutcome(claimed=len(rows))
+        outcome = BatchOutcome(claimed=len(rows), fresh=sum(1 for row in rows if row.attempts == 0))
         if not rows:
             return outcome
         self._due_after = rows[0].due_at - timedelta(seconds=self.config.scan_margin)
@@ -219,6 +223,7 @@ class Relay:
     def run(self) -> None:
         """Loop until ``stop()``: batches back to back while there is work, else wait for a wake-up."""
         logger.info(json.dumps({"event": "outbox.relay_started", "relay": self.relay_id}))
+        polled = False  # whether the wait before this claim timed out without a wake-up
         while not self.stop_event.is_set():
             try:
                 outcome = self.step()
@@ -228,8 +233,12 @@ class Relay:
                 connections[self.using].close()
                 self.stop_event.wait(1.0)
                 continue
+            if self.missed_wakeups.observe(polled=polled, fresh_rows=outcome.fresh):
+                hint = "new rows keep being found by polling: are the writers' OUTBOX_WAKEUP and the relay's the same?"
+                logger.warning(json.dumps({"event": "outbox.wakeup_missing", "wakeup": self.wakeup, "hint": hint}))
+            polled = False
             if outcome.claimed < self.config.batch_size:
-                self.wake_event.wait(self.config.poll_interval)
+                polled = not self.wake_event.wait(self.config.poll_interval)
                 self.wake_event.clear()
         self.housekeeping(force=True, stopping=True)
         logger.info(json.dumps({"event": "outbox.relay_stopped", "relay": self.relay_id}))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -24,12 +26,22 @@ NOTIFY_CHANNEL = "outbox_event"
 REDIS_CHANNEL = "outbox:wakeup"
 
 
-def wakeup_mode(using: str) -> str:
-    """The configured mode, with "notify" falling back to "none" off PostgreSQL."""
-    mode = settings.OUTBOX["WAKEUP"]
+#: Polls in a row that find new rows no wake-up announced before the relay warns.
+MISSED_WAKEUPS_POLLS = 3
+#: Seconds between two such warnings.
+MISSED_WAKEUPS_WARN_EVERY = 600.0
+
+
+def wakeup_mode_effective(mode: str, using: str) -> str:
+    """``mode`` as it works on ``using``: "notify" falls back to "none" off PostgreSQL."""
     if mode == "notify" and connections[using].vendor != "postgresql":
         return "none"
-    return str(mode)
+    return mode
+
+
+def wakeup_mode(using: str) -> str:
+    """The configured mode (settings.OUTBOX["WAKEUP"]) as it works on ``using``."""
+    return wakeup_mode_effective(str(settings.OUTBOX["WAKEUP"]), using)
 
 
 @functools.cache
@@ -52,6 +64,37 @@ def wakeup_after_commit(using: str) -> None:
     if any(callback is _publish_wakeup for _, callback, _ in connection.run_on_commit):
         return
     connection.on_commit(_publish_wakeup)
+
+
+class MissedWakeups:
+    """Notices new rows that only polling found: the writers signal one way, the relay listens another.
+
+    Fresh rows (first attempt) that a claim finds right after the wait timed out should not
+    happen while wake-ups work, since every commit of one signals the relay. Several polls in a
+    row that find some mean the writers' OUTBOX_WAKEUP differs from the relay's, or the signal
+    does not reach it; the relay then runs at poll speed.
+    """
+
+    def __init__(self, mode: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.mode = mode
+        self.clock = clock
+        self._polls = 0
+        self._next_warning = 0.0
+
+    def observe(self, *, polled: bool, fresh_rows: int) -> bool:
+        """Record a claim (made after a timed-out wait or not) and its first-attempt rows; True: warn now."""
+        if self.mode == "none":
+            return False
+        if not polled:
+            self._polls = 0
+            return False
+        if fresh_rows:
+            self._polls += 1
+        if self._polls < MISSED_WAKEUPS_POLLS or self.clock() < self._next_warning:
+            return False
+        self._polls = 0
+        self._next_warning = self.clock() + MISSED_WAKEUPS_WARN_EVERY
+        return True
 
 
 class WakeupListener:

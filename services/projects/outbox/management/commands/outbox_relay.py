@@ -70,8 +70,7 @@ class Command(BaseCommand):
                 published = relay.drain()
                 self.stdout.write(json.dumps({"event": "outbox.drained", "published": published}))
                 return
-            mode = "none" if config.wakeup == "notify" and connections[using].vendor != "postgresql" else config.wakeup
-            listener = WakeupListener(mode, relay.wake_event, using=using)
+            listener = WakeupListener(relay.wakeup, relay.wake_event, using=using)
             listener.start()
             try:
                 relay.run()
