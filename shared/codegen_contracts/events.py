@@ -17,6 +17,15 @@ from codegen_contracts.errors import UnknownEventType
 Id = Annotated[int, msgspec.Meta(ge=1)]
 #: A count or a size in bytes: a non-negative integer.
 Count = Annotated[int, msgspec.Meta(ge=0)]
+# Text bounded as the projects service stores it, so that a consumer can store what it is given.
+#: A project name (characters).
+Name = Annotated[str, msgspec.Meta(max_length=200)]
+#: An e-mail address (characters, RFC 5321's limit).
+Email = Annotated[str, msgspec.Meta(max_length=254)]
+#: A URL (characters).
+Url = Annotated[str, msgspec.Meta(max_length=2048)]
+#: A free-text message such as an error (characters).
+Text = Annotated[str, msgspec.Meta(max_length=10_000)]
 
 GENERATION_STARTED = "generation.started"
 GENERATION_RUNNING = "generation.running"
@@ -38,10 +47,10 @@ class GenerationPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True,
     """Facts about a generated project's status change, enough to notify without calling back."""
 
     project_id: Id
-    project_name: str
+    project_name: Name
     owner_id: Id
-    notification_email: str | None
-    webhook_url: str | None
+    notification_email: Email | None
+    webhook_url: Url | None
     generated_project_id: Id
     from_status: str | None
     to_status: str
@@ -53,16 +62,16 @@ class ExportPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     """Facts about a repository export's status change, enough to notify without calling back."""
 
     project_id: Id
-    project_name: str
+    project_name: Name
     owner_id: Id
-    notification_email: str | None
-    webhook_url: str | None
+    notification_email: Email | None
+    webhook_url: Url | None
     generated_project_id: Id
     export_id: Id
-    repository_url: str
+    repository_url: Url
     from_status: str | None
     to_status: str
-    error: str
+    error: Text
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,22 @@ def test_bad_payload_names_the_field(change, field):
         payload_validate(catalogue.GENERATION_COMPLETED, {**GENERATION, **change})
 
 
+@pytest.mark.parametrize(
+    ("event_type", "payload", "field", "limit"),
+    [
+        (catalogue.GENERATION_COMPLETED, GENERATION, "project_name", 200),
+        (catalogue.GENERATION_COMPLETED, GENERATION, "notification_email", 254),
+        (catalogue.GENERATION_COMPLETED, GENERATION, "webhook_url", 2048),
+        (catalogue.EXPORT_FAILED, EXPORT, "repository_url", 2048),
+        (catalogue.EXPORT_FAILED, EXPORT, "error", 10_000),
+    ],
+)
+def test_text_fields_are_bounded_as_the_producer_stores_them(event_type, payload, field, limit):
+    assert payload_validate(event_type, {**payload, field: "x" * limit})[field] == "x" * limit
+    with pytest.raises(InvalidPayload, match=rf"length <= {limit} - at `\$\.{field}`"):
+        payload_validate(event_type, {**payload, field: "x" * (limit + 1)})
+
+
 def test_missing_payload_field_is_named():
     payload = dict(GENERATION)
     del payload["owner_id"]
