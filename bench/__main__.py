@@ -44,7 +44,7 @@ def run_all(
 
     def run(workload: Workload, rounds: int) -> None:
         if wanted(workload.name):
-            print(f"running {workload.name} ({rounds} rounds)", flush=True)
+            print(f"running {workload.name} ({max(rounds, workload.min_rounds)} rounds)", flush=True)
             results.append(run_workload(workload, rounds))
 
     results: list[Result] = []

@@ -30,6 +30,8 @@ class Workload:
     unit: str = "ms/op"
     #: Run one untimed pair first.
     warmup: bool = True
+    #: At least this many rounds, whatever ``--rounds`` says (for a small effect in noisy samples).
+    min_rounds: int = 0
 
 
 @dataclass
@@ -57,8 +59,15 @@ class Result:
     subject_samples: list[float] = field(default_factory=list)
 
     @property
+    def round_ratios(self) -> list[float]:
+        """Subject / baseline of each round: the two samples ran back to back on the same machine."""
+        return [s / b for b, s in zip(self.baseline_samples, self.subject_samples, strict=True)]
+
+    @property
     def ratio(self) -> float:
-        return statistics.median(self.subject_samples) / statistics.median(self.baseline_samples)
+        """The median of the rounds' ratios: a paired estimate, so that the machine's speed
+        drifting between rounds (seconds-long swings of ±20% here) cancels out within each pair."""
+        return statistics.median(self.round_ratios)
 
     @property
     def met(self) -> bool | None:
@@ -69,7 +78,7 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         def stats(samples: list[float]) -> dict[str, float]:
-            return {"median": statistics.median(samples), "min": min(samples), "max": max(samples)}
+            return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "samples": samples}
 
         return {
             "name": self.workload.name,
@@ -77,6 +86,7 @@ class Result:
             "baseline": {"label": self.workload.baseline_label, **stats(self.baseline_samples)},
             "subject": {"label": self.workload.subject_label, **stats(self.subject_samples)},
             "ratio": self.ratio,
+            "round_ratios": self.round_ratios,
             "target": None if self.workload.target is None else " ".join(map(str, self.workload.target)),
             "met": self.met,
             "samples": len(self.subject_samples),
@@ -89,7 +99,7 @@ def run_workload(workload: Workload, rounds: int, log: Callable[[str], None] = p
         workload.baseline()
         workload.subject()
     result = Result(workload)
-    for index in range(rounds):
+    for index in range(max(rounds, workload.min_rounds)):
         # alternate which goes first, so drift in the machine hits both alike
         order = [(workload.baseline, result.baseline_samples), (workload.subject, result.subject_samples)]
         for run, samples in order if index % 2 == 0 else reversed(order):
@@ -108,7 +118,8 @@ def results_markdown(results: list[Result], context: dict[str, Any], measurement
         f"# Benchmark results, {context['started']}",
         "",
         f"Machine: {context['machine']}. Baseline and subject run alternately in the same process tree; "
-        "each cell is the median of the samples with min–max; ratio = subject / baseline.",
+        "each cell is the median of the samples with min–max; ratio = the median over rounds of "
+        "subject / baseline within the round (paired, so drift between rounds cancels), with its min–max.",
         "",
         "| workload | unit | baseline | baseline (min–max) | subject | subject (min–max) | ratio | target | met |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -121,7 +132,8 @@ def results_markdown(results: list[Result], context: dict[str, Any], measurement
             f"| {d['name']} | {result.workload.unit} "
             f"| {b['label']} | {_fmt(b['median'])} ({_fmt(b['min'])}–{_fmt(b['max'])}) "
             f"| {s['label']} | {_fmt(s['median'])} ({_fmt(s['min'])}–{_fmt(s['max'])}) "
-            f"| {d['ratio']:.3f} | {d['target'] or 'report'} | {met} |"
+            f"| {d['ratio']:.3f} ({min(d['round_ratios']):.3f}–{max(d['round_ratios']):.3f}) "
+            f"| {d['target'] or 'report'} | {met} |"
         )
     lines += ["", *[f"- **{r.workload.name}**: {r.workload.description}" for r in results], ""]
     if measurements:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from codegen_contracts import envelope_from_builtins
@@ -182,6 +182,33 @@ def test_invalid_payload_fails_the_business_write(project, monkeypatch):
     with pytest.raises(ValueError, match="payload"):
         GeneratedProjectFactory(project=project)
     assert not GeneratedProject.objects.exists()
+
+
+@pytest.mark.django_db
+def test_outbox_insert_is_prepared_once_per_connection(project):
+    # given a connection that has written more events than the prepare threshold
+    for _ in range(12):
+        GeneratedProjectFactory(project=project)
+    # then the INSERT is one prepared statement on it, reused by the later writes
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%outbox_event%"])
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and "INSERT INTO outbox_event" in prepared[0], prepared
+    assert OutboxEvent.objects.count() == 12
+
+
+@pytest.mark.django_db
+def test_failed_outbox_insert_is_a_django_error_and_keeps_nothing(project, monkeypatch):
+    # given a first event, and an event id that is then drawn again
+    first = GeneratedProjectFactory(project=project)
+    taken = events_of(first)[0].event_id
+    monkeypatch.setattr("outbox.writer.uuid.uuid4", lambda: taken)
+    # when the next change's INSERT violates the unique event id, then Django's error surfaces
+    with pytest.raises(IntegrityError):
+        GeneratedProjectFactory(project=project)
+    # and neither the change nor its event is stored
+    assert list(GeneratedProject.objects.values_list("pk", flat=True)) == [first.pk]
+    assert OutboxEvent.objects.count() == 1
 
 
 # --- Guarantee 1 on paths outside a test transaction (autocommit, as in production) ---------

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
 REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "services" / "projects" / "manage.py"
 
@@ -52,3 +55,15 @@ def test_malformed_integer_setting_is_a_clear_error():
     result = manage(["check"], DJANGO_SETTINGS_MODULE="projects_service.settings.dev", API_PAGE_SIZE="many")
     assert result.returncode != 0
     assert "API_PAGE_SIZE must be an integer" in result.stderr
+
+
+def test_prepared_statements_can_be_turned_off_for_poolers(monkeypatch):
+    from projects_service.settings.base import database_from_url
+
+    url = "postgres://u:p@db.example:5432/projects"
+    assert database_from_url(url)["OPTIONS"]["prepare_threshold"] == 5
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    assert database_from_url(url)["OPTIONS"]["prepare_threshold"] is None
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "sometimes")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_PREPARED_STATEMENTS must be a boolean"):
+        database_from_url(url)

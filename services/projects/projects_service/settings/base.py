@@ -7,7 +7,7 @@ from typing import Any
 
 import dj_database_url
 
-from projects_service.env import env_float, env_int, env_list, env_str
+from projects_service.env import env_bool, env_float, env_int, env_list, env_str
 
 #: The services/projects directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -74,6 +74,12 @@ def database_from_url(url: str) -> dict[str, Any]:
         config["CONN_MAX_AGE"] = 0
     else:
         config["CONN_HEALTH_CHECKS"] = True
+        # Statements on server-binding cursors are prepared after 5 uses. Only the outbox INSERT
+        # uses one (0.3 ms instead of 0.5 ms per evented write); Django's own queries keep
+        # client-side binding. Poolers in transaction mode without prepared-statement support
+        # need DATABASE_PREPARED_STATEMENTS=false.
+        prepared = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+        config["OPTIONS"] = {"prepare_threshold": 5 if prepared else None}
     return config
 
 
