@@ -146,7 +146,11 @@ def _consume_rate(postgres, redis_url: str, module: str, messages, processes: in
     worker = start_workers(module, notifier_env(database_url, redis_url), processes, threads)
     start = time.perf_counter()
     _enqueue_all(redis_url, messages)
+    deadline = time.monotonic() + 600
     while not _drained(client):
+        if time.monotonic() > deadline:
+            stop_workers(worker)
+            raise RuntimeError(f"{module} did not drain {len(messages)} messages in 600 s")
         time.sleep(0.01)
     rate = len(messages) / (time.perf_counter() - start)
     client.close()
@@ -206,10 +210,7 @@ def e2e_latency_measurements(
     table_reset(redis_url)
     notifier_url = notifier_database(postgres, redis_url)
     logs = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
-    # The relay listens the way this process signals (not whatever the environment says).
-    relays = _start_relays(
-        1, _env(database_url, redis_url, OUTBOX_WAKEUP=wakeup_mode("default")), log=logs / "relay.log"
-    )
+    relays = _start_relays(1, _env(database_url, redis_url), log=logs / "relay.log")
     worker = start_workers("notifications.worker", notifier_env(notifier_url, redis_url), 1, 8, log=logs / "worker.log")
     owner, _ = get_user_model().objects.get_or_create(username="e2e")
     project = Project.objects.create(owner=owner, name="e2e")

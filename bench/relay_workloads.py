@@ -212,12 +212,16 @@ def drain_workloads(count: int, naive_count: int, redis_url: str) -> list[Worklo
 
 
 def _env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """A relay's environment: it listens for wake-ups the way this process currently signals them."""
+    from django.conf import settings
+
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "projects_service.settings.test",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "projects")]),
+        "OUTBOX_WAKEUP": str(settings.OUTBOX["WAKEUP"]),
         **extra,
     }
 
@@ -280,7 +284,7 @@ def _latencies(mode: str, database_url: str, redis_url: str, seconds: float, rat
     committed: dict[str, float] = {}
     arrived: dict[str, float] = {}
     with override_settings(OUTBOX={**settings.OUTBOX, "WAKEUP": mode}):
-        relays = _start_relays(1, _env(database_url, redis_url, OUTBOX_WAKEUP=mode, OUTBOX_POLL_INTERVAL="1"))
+        relays = _start_relays(1, _env(database_url, redis_url, OUTBOX_POLL_INTERVAL="1"))
         time.sleep(2.0)
         stop = threading.Event()
         watcher = threading.Thread(target=_queue_watch, args=(redis_url, arrived, stop))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from django.db import DatabaseError, connection
@@ -22,20 +22,31 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class RecordingTakeMany:
-    """The real inbox_take_many, recording each batch's size; the first batch can be made slow so
-    that the callers behind it pile up into the next one."""
+    """The real inbox_take_many, recording each batch's size. ``hold_first`` keeps the first batch
+    back until the callers behind it have piled up (given its size, it says when to go on)."""
 
-    def __init__(self, first_delay: float = 0.0) -> None:
+    def __init__(self) -> None:
         self.sizes: list[int] = []
         self.started: list[int] = []
-        self.first_delay = first_delay
+        self.hold_first: Callable[[int], bool] | None = None
 
     def __call__(self, envelopes: Sequence[Envelope]) -> list[Intake]:
         self.started.append(len(envelopes))
-        if not self.sizes and self.first_delay:
-            time.sleep(self.first_delay)
+        if not self.sizes and self.hold_first:
+            # Not wait_for: a test failure raised in the writer thread would leave the callers hanging.
+            deadline = time.monotonic() + 10
+            while not self.hold_first(len(envelopes)) and time.monotonic() < deadline:
+                time.sleep(0.002)
         self.sizes.append(len(envelopes))
         return inbox_take_many(envelopes)
+
+
+def held_writer(max_batch: int, handed_over: int) -> tuple[IntakeWriter, RecordingTakeMany]:
+    """A writer whose first batch waits until ``handed_over`` items in all were given to the writer."""
+    take_many = RecordingTakeMany()
+    writer = IntakeWriter(max_batch=max_batch, take_many=take_many)
+    take_many.hold_first = lambda first: first + writer.waiting() >= handed_over
+    return writer, take_many
 
 
 @pytest.fixture
@@ -102,8 +113,7 @@ def test_a_batch_redelivered_adds_nothing_and_hands_back_pending_deliveries(sing
 
 
 def test_concurrent_takes_are_written_together_with_one_effect_each():
-    take_many = RecordingTakeMany(first_delay=0.3)
-    writer = IntakeWriter(max_batch=64, take_many=take_many)
+    writer, take_many = held_writer(64, handed_over=32)
     distinct = [envelope() for _ in range(24)]
     same = envelope()
     try:
@@ -119,8 +129,7 @@ def test_concurrent_takes_are_written_together_with_one_effect_each():
 
 
 def test_one_event_that_cannot_be_written_fails_only_its_own_take(poison_trigger):
-    take_many = RecordingTakeMany(first_delay=0.3)
-    writer = IntakeWriter(max_batch=64, take_many=take_many)
+    writer, take_many = held_writer(64, handed_over=10)
     events = [envelope() for _ in range(9)] + [envelope(aggregate_id="poison")]
     try:
         results = take_concurrently(writer, events)
@@ -167,13 +176,12 @@ def test_the_writer_outlives_an_unexpected_error():
 
 
 def test_stop_finishes_what_was_handed_over_first():
-    take_many = RecordingTakeMany(first_delay=0.3)
-    writer = IntakeWriter(max_batch=8, take_many=take_many)
+    writer, take_many = held_writer(8, handed_over=5)  # the four events, then stop()'s end marker
     results: list[Intake] = []
     threads = [threading.Thread(target=lambda: results.append(writer.take(envelope()))) for _ in range(4)]
     for thread in threads:
         thread.start()
-    # the first batch is being written (slowly); the rest of the four wait behind it
+    # the first batch is held; the rest of the four wait behind it
     wait_for(
         lambda: len(take_many.started) == 1 and take_many.started[0] + writer.waiting() == 4,
         what="all four handed over",

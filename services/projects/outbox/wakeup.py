@@ -90,10 +90,11 @@ class MissedWakeups:
             return False
         if fresh_rows:
             self._polls += 1
-        if self._polls < MISSED_WAKEUPS_POLLS or self.clock() < self._next_warning:
+        now = self.clock()
+        if self._polls < MISSED_WAKEUPS_POLLS or now < self._next_warning:
             return False
         self._polls = 0
-        self._next_warning = self.clock() + MISSED_WAKEUPS_WARN_EVERY
+        self._next_warning = now + MISSED_WAKEUPS_WARN_EVERY
         return True
 
 
