@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 
-from codegen_contracts import envelope_to_builtins
+from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, envelope_to_builtins
 from tests.notifier.conftest import enqueue, envelope, generation_payload
 from tests.support import wait_for
 
@@ -59,6 +61,43 @@ def test_worker_killed_mid_message_is_redelivered_with_one_effect(workers, notif
     wait_for(lambda: Delivery.objects.filter(status="delivered").exists(), timeout=60, what="redelivery")
     assert effects() == (1, 1, 1)
     assert {r["headers"]["webhook-id"] for r in receiver.requests} == {str(event.event_id)}
+
+
+def hold_as_if_fetched(redis_url: str, worker_id: str, data: dict, message_id: str) -> None:
+    """Leave a message where a fetch whose reply was lost leaves it: in the worker's ack set only."""
+    import dramatiq
+
+    message = dramatiq.Message(
+        queue_name=EVENTS_QUEUE, actor_name=EVENTS_ACTOR, args=(data,), kwargs={},
+        options={"redis_message_id": message_id}, message_id=message_id,
+    )  # fmt: skip
+    client = redis.Redis.from_url(redis_url)
+    client.hset(f"dramatiq:{EVENTS_QUEUE}.msgs", message_id, message.encode())
+    client.sadd(f"dramatiq:__acks__.{worker_id}.{EVENTS_QUEUE}", message_id)
+    client.close()
+
+
+def test_message_held_when_redis_restarted_is_redelivered_to_the_live_worker(workers, notifier_redis, redis_server):
+    """A fetch's reply lost as Redis stops leaves its messages in the live worker's ack set."""
+    worker = workers.worker(WORKER, NOTIFIER_HEARTBEAT_TIMEOUT_MS="1000", NOTIFIER_MAINTENANCE_CHANCE="100000")
+    first = envelope()
+    enqueue(notifier_redis, envelope_to_builtins(first), str(first.event_id))
+    wait_for(Notification.objects.exists, what="the worker consuming")
+    client = redis.Redis.from_url(notifier_redis)
+    time.sleep(0.3)  # the idle worker heartbeats on every poll; the enqueuing broker did once
+    worker_id = client.zrevrange("dramatiq:__heartbeats__", 0, 0)[0].decode()
+    held = envelope()
+    hold_as_if_fetched(notifier_redis, worker_id, envelope_to_builtins(held), str(held.event_id))
+    time.sleep(2)  # twice the heartbeat timeout: a live worker's ack set is never given back on its own
+    assert not InboxEvent.objects.filter(event_id=held.event_id).exists()
+    redis_server.halt()
+    time.sleep(1)
+    redis_server.start()
+    wait_for(lambda: InboxEvent.objects.filter(event_id=held.event_id).exists(), timeout=60, what="the held message")
+    assert effects() == (2, 2, 2)
+    assert f"replaces {worker_id}" in workers.output(worker)
+    wait_for(lambda: not client.keys("dramatiq:__acks__*"), what="every ack set given back or emptied")
+    client.close()
 
 
 def test_malformed_message_is_dead_lettered_and_the_next_one_flows(workers, notifier_redis):

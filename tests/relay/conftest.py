@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,22 @@ def received(redis_url: str) -> list[str]:
         return [item.decode().split("|")[0] for item in client.lrange("test:received", 0, -1)]
     finally:
         client.close()
+
+
+def give_back_held_messages(redis_url: str) -> None:
+    """Requeue what stopped workers still held, now: Dramatiq's dead-worker maintenance, timeout 0.
+
+    A fetch whose reply is lost as Redis stops leaves its messages in the live worker's ack set,
+    which plain Dramatiq gives back only after that worker has stopped heartbeating for the
+    heartbeat timeout (60 s). The notifier's broker takes a new worker id on reconnect instead.
+    """
+    from dramatiq.brokers.redis import MAINTENANCE_SCALE, RedisBroker
+
+    from codegen_contracts import EVENTS_QUEUE
+
+    time.sleep(0.01)  # every stopped worker's last heartbeat is now older than 1 ms
+    broker = RedisBroker(url=redis_url, heartbeat_timeout=1, maintenance_chance=MAINTENANCE_SCALE)
+    try:
+        broker.do_qsize(EVENTS_QUEUE)  # any command on the queue runs the maintenance (chance 100%)
+    finally:
+        broker.close()

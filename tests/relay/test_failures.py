@@ -22,7 +22,7 @@ from outbox.publisher import DramatiqRedisPublisher
 from outbox.relay import Relay
 from projects import services
 from tests.projects.factories import ProjectFactory
-from tests.relay.conftest import MANAGE, received, wait_for
+from tests.relay.conftest import MANAGE, give_back_held_messages, received, wait_for
 from tests.relay.test_publish import make_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,7 +56,7 @@ def steady_writer(stop: threading.Event, rate: float = 50.0) -> threading.Thread
 
 def test_redis_down_for_30_seconds_under_load_loses_nothing(processes, redis_url, redis_server):
     relay = processes.relay("--batch-size", "50", **FAST_RETRY)
-    processes.worker()
+    worker = processes.worker()
     stop = threading.Event()
     writer = steady_writer(stop)
     try:
@@ -86,9 +86,17 @@ def test_redis_down_for_30_seconds_under_load_loses_nothing(processes, redis_url
         relay.wait(timeout=30)
     assert relay.returncode == 0, processes.output(relay)[-3000:]
     events = {str(e) for e in OutboxEvent.objects.values_list("event_id", flat=True)}
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.llen("dramatiq:codegen-events") == 0, timeout=60, what="the queue drained")
+    worker.send_signal(signal.SIGTERM)  # the outage may have left messages held by it (see below)
+    worker.wait(timeout=30)
+    give_back_held_messages(redis_url)
+    processes.worker()
     got = wait_for(lambda: (r := received(redis_url)) and set(r) >= events and r, timeout=60, what="all deliveries")
     assert set(got) == events
+    assert client.hlen("dramatiq:codegen-events.XQ.msgs") == 0  # nothing dead-lettered
     assert not OutboxEvent.objects.filter(state="dead").exists()
+    client.close()
 
 
 def test_postgresql_restarted_under_the_relay(redis_server, redis_url, tmp_path):

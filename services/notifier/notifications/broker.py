@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import uuid
 from typing import Any
 
 import msgspec
@@ -9,6 +12,8 @@ from dramatiq import Encoder
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import DecodeError
 from dramatiq.middleware import CurrentMessage
+
+logger = logging.getLogger(__name__)
 
 
 class MsgspecJSONEncoder(Encoder):
@@ -25,18 +30,40 @@ class MsgspecJSONEncoder(Encoder):
 
 
 class NotifierRedisBroker(RedisBroker):
-    """A RedisBroker whose consumers sleep at most ``idle_poll_ms`` on an empty queue.
+    """A RedisBroker for the notifier worker: short idle polls, and no message stranded by a reconnect.
 
-    Dramatiq's worker passes its idle timeout (1 s by default, no CLI flag) to ``consume``;
-    capping it here keeps end-to-end latency in milliseconds.
+    - Dramatiq's worker passes its idle timeout (1 s by default, no CLI flag) to ``consume``;
+      capping it at ``idle_poll_ms`` keeps end-to-end latency in milliseconds.
+    - A fetch moves messages into this worker's ack set in Redis. When the connection breaks (Redis
+      restarted, failed over, a network cut), the messages of a fetch whose reply was lost, and the
+      delayed ones the worker held in memory, stay in that set. Dramatiq gives an ack set back to
+      its queue only once its worker id stops heartbeating, which never happens while the process
+      lives. So a consumer that is started again for a queue (Dramatiq does that only after a
+      connection error) takes a new worker id: the old one stops heartbeating and Dramatiq's own
+      dead-worker maintenance redelivers what it held after ``heartbeat_timeout``. Messages that
+      were in flight at that moment are delivered once more; the inbox makes that harmless.
     """
 
     def __init__(self, *, idle_poll_ms: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.idle_poll_ms = idle_poll_ms
+        self._consumed: set[str] = set()
+        self._consumed_lock = threading.Lock()
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
+        with self._consumed_lock:
+            if queue_name in self._consumed:
+                self._take_new_worker_id(queue_name)
+            self._consumed.add(queue_name)
         return super().consume(queue_name, prefetch=prefetch, timeout=min(timeout, self.idle_poll_ms))
+
+    def _take_new_worker_id(self, queue_name: str) -> None:
+        old, self.broker_id = self.broker_id, str(uuid.uuid4())
+        logger.warning(
+            "consumer of %s restarted after a connection error: worker id %s replaces %s; "
+            "messages %s still held are redelivered after %d ms",
+            queue_name, self.broker_id, old, old, self.heartbeat_timeout,
+        )  # fmt: skip
 
 
 def notifier_broker(redis_url: str, config: dict[str, Any]) -> NotifierRedisBroker:
