@@ -13,6 +13,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import DecodeError
 from dramatiq.middleware import CurrentMessage
 
+from notifications.acks import ACK_MANY_LUA, BatchingAckConsumer
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,10 +32,12 @@ class MsgspecJSONEncoder(Encoder):
 
 
 class NotifierRedisBroker(RedisBroker):
-    """A RedisBroker for the notifier worker: short idle polls, and no message stranded by a reconnect.
+    """A RedisBroker for the notifier worker: short idle polls, acks sent together, and no message
+    stranded by a reconnect.
 
     - Dramatiq's worker passes its idle timeout (1 s by default, no CLI flag) to ``consume``;
       capping it at ``idle_poll_ms`` keeps end-to-end latency in milliseconds.
+    - Its consumers send the acks of many worker threads in one call (notifications.acks).
     - A fetch moves messages into this worker's ack set in Redis. When the connection breaks (Redis
       restarted, failed over, a network cut), the messages of a fetch whose reply was lost, and the
       delayed ones the worker held in memory, stay in that set. Dramatiq gives an ack set back to
@@ -49,6 +53,16 @@ class NotifierRedisBroker(RedisBroker):
         self.idle_poll_ms = idle_poll_ms
         self._consumed: set[str] = set()
         self._consumed_lock = threading.Lock()
+        self._ack_many = self.client.register_script(ACK_MANY_LUA)
+
+    @property
+    def consumer_class(self) -> type[BatchingAckConsumer]:
+        return BatchingAckConsumer
+
+    def ack_many(self, queue_name: str, redis_message_ids: list[str]) -> None:
+        """Acknowledge messages this worker fetched from ``queue_name`` (see notifications.acks)."""
+        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        self._ack_many(keys=[acks, f"{self.namespace}:{queue_name}.msgs"], args=redis_message_ids)
 
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Any:
         with self._consumed_lock:
