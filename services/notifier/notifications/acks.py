@@ -15,12 +15,15 @@ acknowledges.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 import redis
 from dramatiq.brokers.redis import _RedisConsumer
 from dramatiq.errors import ConnectionClosed
+
+logger = logging.getLogger(__name__)
 
 #: What Dramatiq's dispatch script does for one "ack", for each id given: drop it from this
 #: worker's ack set and, only if it was there, its data (a message given back to the queue by
@@ -67,8 +70,10 @@ class BatchingAckConsumer(_RedisConsumer):  # type: ignore[misc]  # Dramatiq's c
                 self._sending = self._sending or idle_with_acks
             if idle_with_acks:
                 self._send_acks()
-        except ConnectionClosed:
-            pass  # left in the ack set: redelivered after the heartbeat timeout, a duplicate to the inbox
+        except Exception as exc:  # closing must not fail over acks: unsent, they are only redeliveries
+            logger.warning(
+                "acks of %s not sent on close (%s); redelivered later, ignored by the inbox", self.queue_name, exc
+            )
         finally:
             super().close()
 
