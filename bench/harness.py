@@ -22,8 +22,8 @@ class Workload:
     description: str
     baseline_label: str
     subject_label: str
-    baseline: Callable[[], float]
-    subject: Callable[[], float]
+    baseline: Callable[[], float] | None = None
+    subject: Callable[[], float] | None = None
     #: Target on subject/baseline, e.g. ("<=", 1.10); None when the ratio is only reported.
     target: tuple[str, float] | None = None
     #: Unit of the samples the callables return (ms per operation, or events/s for rates).
@@ -32,6 +32,20 @@ class Workload:
     warmup: bool = True
     #: At least this many rounds, whatever ``--rounds`` says (for a small effect in noisy samples).
     min_rounds: int = 0
+    #: Instead of ``baseline`` and ``subject``: one round's two samples, taken operation by
+    #: operation in turn, so that the machine's drift during a sample hits both alike.
+    interleaved: Callable[[], tuple[float, float]] | None = None
+
+    def round(self, index: int) -> tuple[float, float]:
+        """One round: (baseline, subject), the two sides alternating which goes first."""
+        if self.interleaved is not None:
+            return self.interleaved()
+        assert self.baseline is not None and self.subject is not None, f"{self.name}: nothing to run"
+        if index % 2 == 0:
+            baseline = self.baseline()
+            return baseline, self.subject()
+        subject = self.subject()
+        return self.baseline(), subject
 
 
 @dataclass
@@ -96,14 +110,12 @@ class Result:
 def run_workload(workload: Workload, rounds: int, log: Callable[[str], None] = print) -> Result:
     """Run baseline and subject alternately, ``rounds`` samples each (one warm-up pair first)."""
     if workload.warmup:
-        workload.baseline()
-        workload.subject()
+        workload.round(0)
     result = Result(workload)
     for index in range(max(rounds, workload.min_rounds)):
-        # alternate which goes first, so drift in the machine hits both alike
-        order = [(workload.baseline, result.baseline_samples), (workload.subject, result.subject_samples)]
-        for run, samples in order if index % 2 == 0 else reversed(order):
-            samples.append(run())
+        baseline, subject = workload.round(index)
+        result.baseline_samples.append(baseline)
+        result.subject_samples.append(subject)
     log(f"  {workload.name}: ratio {result.ratio:.3f}")
     return result
 

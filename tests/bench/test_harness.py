@@ -34,3 +34,22 @@ def test_target_missed_and_reported_with_the_rounds_spread():
 def test_unequal_sample_counts_are_an_error():
     with pytest.raises(ValueError):
         _ = Result(workload([], []), [1.0, 2.0], [1.0]).ratio
+
+
+def test_an_interleaved_workload_gives_both_samples_of_a_round_at_once():
+    pairs = iter([(99.0, 1.0), (10.0, 10.5), (20.0, 21.2), (12.0, 12.6)])  # the first is the warm-up
+    interleaved = Workload("w", "d", "off", "on", interleaved=lambda: next(pairs), target=("<=", 1.10))
+    result = run_workload(interleaved, 3, log=lambda line: None)
+    assert result.baseline_samples == [10.0, 20.0, 12.0]
+    assert result.subject_samples == [10.5, 21.2, 12.6]
+    assert result.ratio == pytest.approx(1.05)
+
+
+def test_baseline_and_subject_alternate_which_goes_first():
+    calls: list[str] = []
+    alternating = Workload(
+        "w", "d", "off", "on",
+        baseline=lambda: calls.append("b") or 1.0, subject=lambda: calls.append("s") or 1.0, warmup=False,
+    )  # fmt: skip
+    run_workload(alternating, 3, log=lambda line: None)
+    assert calls == ["b", "s", "s", "b", "b", "s"]
