@@ -9,8 +9,7 @@ finished meanwhile.
 
 A thread whose id another thread sends returns before the call completes. If the process dies
 in that moment, those messages are redelivered (after the heartbeat timeout) and the inbox
-makes the redelivery a duplicate; the same happens today when a process dies just before it
-acknowledges.
+makes the redelivery a duplicate, as when a process dies just before it acknowledges.
 """
 
 from __future__ import annotations

@@ -75,8 +75,8 @@ class NotifierRedisBroker(RedisBroker):
         old, self.broker_id = self.broker_id, str(uuid.uuid4())
         logger.warning(
             "consumer of %s restarted after a connection error: worker id %s replaces %s; "
-            "messages %s still held are redelivered after %d ms",
-            queue_name, self.broker_id, old, old, self.heartbeat_timeout,
+            "what the old id still holds is redelivered after %d ms",
+            queue_name, self.broker_id, old, self.heartbeat_timeout,
         )  # fmt: skip
 
 
