@@ -20,16 +20,24 @@ NOTIFIER_MANAGE = REPO / "services" / "notifier" / "manage.py"
 BIN = Path(sys.executable).parent
 
 
-def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
-    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+def poll(condition: Callable[[], Any], *, timeout: float, interval: float = 0.05) -> Any:
+    """Poll ``condition`` until it returns something truthy or ``timeout`` passes; return its last
+    result. Never fails the test: for code in threads the test does not own, where a failure would
+    leave the others hanging."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
-        if result:
+        if result or time.monotonic() > deadline:
             return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
         time.sleep(interval)
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    result = poll(condition, timeout=timeout, interval=interval)
+    if not result:
+        pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+    return result
 
 
 class Processes:

@@ -112,18 +112,29 @@ def workers(transactional_db: Any, notifier_redis: str, tmp_path: Any, smtp_sink
     running.stop_all()
 
 
-def enqueue(redis_url: str, data: Any, message_id: str) -> None:
-    """Put a standard Dramatiq message for the events actor on the queue, as the relay does."""
+def events_message(data: Any, message_id: str, **options: Any) -> Any:
+    """A standard Dramatiq message for the events actor, as the relay sends it."""
     import dramatiq
-    from dramatiq.brokers.redis import RedisBroker
 
     from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE
 
+    return dramatiq.Message(
+        queue_name=EVENTS_QUEUE,
+        actor_name=EVENTS_ACTOR,
+        args=(data,),
+        kwargs={},
+        options=options,
+        message_id=message_id,
+    )
+
+
+def enqueue(redis_url: str, data: Any, message_id: str) -> None:
+    """Put a standard Dramatiq message for the events actor on the queue, as the relay does."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    from codegen_contracts import EVENTS_QUEUE
+
     broker = RedisBroker(url=redis_url)
     broker.declare_queue(EVENTS_QUEUE)
-    broker.enqueue(
-        dramatiq.Message(
-            queue_name=EVENTS_QUEUE, actor_name=EVENTS_ACTOR, args=(data,), kwargs={}, options={}, message_id=message_id
-        )
-    )
+    broker.enqueue(events_message(data, message_id))
     broker.close()

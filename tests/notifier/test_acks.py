@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,8 @@ import pytest
 import redis
 from dramatiq.errors import ConnectionClosed
 from notifications.broker import NotifierRedisBroker
+
+from tests.support import poll, wait_for
 
 QUEUE = "acks-test"
 
@@ -31,9 +32,7 @@ class RecordingBroker(NotifierRedisBroker):
             self.fail_next = False
             raise redis.ConnectionError("connection lost")
         if not self.sizes and self.hold_first:
-            deadline = time.monotonic() + 10  # not wait_for: a failure here would leave the others hanging
-            while not self.hold_first() and time.monotonic() < deadline:
-                time.sleep(0.002)
+            poll(self.hold_first, timeout=10, interval=0.002)  # in an acking thread
         self.sizes.append(len(redis_message_ids))
         super().ack_many(queue_name, redis_message_ids)
 
@@ -52,12 +51,14 @@ def fetched(broker: RecordingBroker, count: int) -> tuple[Any, list[Any]]:
         broker.enqueue(dramatiq.Message(queue_name=QUEUE, actor_name="a", args=(i,), kwargs={}, options={}))
     consumer = broker.consume(QUEUE, prefetch=count)
     messages: list[Any] = []
-    deadline = time.monotonic() + 10
-    while len(messages) < count and time.monotonic() < deadline:
+
+    def all_fetched() -> bool:
         message = next(consumer)
         if message is not None:
             messages.append(message)
-    assert len(messages) == count
+        return len(messages) == count
+
+    wait_for(all_fetched, timeout=10, interval=0, what=f"{count} messages fetched")
     return consumer, messages
 
 

@@ -4,7 +4,6 @@ effect each, and one event that cannot be written fails only its own message."""
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 
@@ -16,7 +15,7 @@ from notifications.models import Delivery, InboxEvent, Notification
 
 from codegen_contracts import Envelope
 from tests.notifier.conftest import envelope, generation_payload
-from tests.support import wait_for
+from tests.support import poll, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,10 +32,8 @@ class RecordingTakeMany:
     def __call__(self, envelopes: Sequence[Envelope]) -> list[Intake]:
         self.started.append(len(envelopes))
         if not self.sizes and self.hold_first:
-            # Not wait_for: a test failure raised in the writer thread would leave the callers hanging.
-            deadline = time.monotonic() + 10
-            while not self.hold_first(len(envelopes)) and time.monotonic() < deadline:
-                time.sleep(0.002)
+            hold_first = self.hold_first
+            poll(lambda: hold_first(len(envelopes)), timeout=10, interval=0.002)  # in the writer thread
         self.sizes.append(len(envelopes))
         return inbox_take_many(envelopes)
 

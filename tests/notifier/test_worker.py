@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
+from dramatiq.common import current_millis
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 
-from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, envelope_to_builtins
-from tests.notifier.conftest import enqueue, envelope, generation_payload
+from codegen_contracts import EVENTS_QUEUE, envelope_to_builtins
+from tests.notifier.conftest import enqueue, envelope, events_message, generation_payload
 from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WORKER = "notifications.worker"
+HEARTBEATS = "dramatiq:__heartbeats__"
 
 
 def effects() -> tuple[int, int, int]:
@@ -65,12 +65,7 @@ def test_worker_killed_mid_message_is_redelivered_with_one_effect(workers, notif
 
 def hold_as_if_fetched(redis_url: str, worker_id: str, data: dict, message_id: str) -> None:
     """Leave a message where a fetch whose reply was lost leaves it: in the worker's ack set only."""
-    import dramatiq
-
-    message = dramatiq.Message(
-        queue_name=EVENTS_QUEUE, actor_name=EVENTS_ACTOR, args=(data,), kwargs={},
-        options={"redis_message_id": message_id}, message_id=message_id,
-    )  # fmt: skip
+    message = events_message(data, message_id, redis_message_id=message_id)
     client = redis.Redis.from_url(redis_url)
     client.hset(f"dramatiq:{EVENTS_QUEUE}.msgs", message_id, message.encode())
     client.sadd(f"dramatiq:__acks__.{worker_id}.{EVENTS_QUEUE}", message_id)
@@ -84,14 +79,19 @@ def test_message_held_when_redis_restarted_is_redelivered_to_the_live_worker(wor
     enqueue(notifier_redis, envelope_to_builtins(first), str(first.event_id))
     wait_for(Notification.objects.exists, what="the worker consuming")
     client = redis.Redis.from_url(notifier_redis)
-    time.sleep(0.3)  # the idle worker heartbeats on every poll; the enqueuing broker did once
-    worker_id = client.zrevrange("dramatiq:__heartbeats__", 0, 0)[0].decode()
+    # the idle worker heartbeats on every poll; the enqueuing broker did once, before now
+    since = current_millis()
+    beating = wait_for(lambda: client.zrangebyscore(HEARTBEATS, since, "+inf"), what="the worker's heartbeat")
+    worker_id = beating[0].decode()
     held = envelope()
     hold_as_if_fetched(notifier_redis, worker_id, envelope_to_builtins(held), str(held.event_id))
-    time.sleep(2)  # twice the heartbeat timeout: a live worker's ack set is never given back on its own
+    held_at = current_millis()
+    wait_for(  # twice the heartbeat timeout: a live worker's ack set is never given back on its own
+        lambda: (client.zscore(HEARTBEATS, worker_id) or 0) > held_at + 2000, what="two heartbeat timeouts of polling"
+    )
     assert not InboxEvent.objects.filter(event_id=held.event_id).exists()
     redis_server.halt()
-    time.sleep(1)
+    wait_for(lambda: "connection error" in workers.output(worker), what="the worker losing its connection")
     redis_server.start()
     wait_for(lambda: InboxEvent.objects.filter(event_id=held.event_id).exists(), timeout=60, what="the held message")
     assert effects() == (2, 2, 2)

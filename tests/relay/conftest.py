@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,8 +67,8 @@ def give_back_held_messages(redis_url: str) -> None:
 
     from codegen_contracts import EVENTS_QUEUE
 
-    time.sleep(0.01)  # every stopped worker's last heartbeat is now older than 1 ms
-    broker = RedisBroker(url=redis_url, heartbeat_timeout=1, maintenance_chance=MAINTENANCE_SCALE)
+    # Timeout 0: every worker counts as dead, so call this only once the consumers have stopped.
+    broker = RedisBroker(url=redis_url, heartbeat_timeout=0, maintenance_chance=MAINTENANCE_SCALE)
     try:
         broker.do_qsize(EVENTS_QUEUE)  # any command on the queue runs the maintenance (chance 100%)
     finally:

@@ -65,9 +65,10 @@ class BatchingAckConsumer(_RedisConsumer):  # type: ignore[misc]  # Dramatiq's c
     def close(self) -> None:
         try:
             with self._ack_lock:
-                idle_with_acks = not self._sending and bool(self._unsent)
-                self._sending = self._sending or idle_with_acks
-            if idle_with_acks:
+                send = not self._sending and bool(self._unsent)
+                if send:
+                    self._sending = True
+            if send:
                 self._send_acks()
         except Exception as exc:  # closing must not fail over acks: unsent, they are only redeliveries
             logger.warning(
