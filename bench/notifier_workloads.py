@@ -22,7 +22,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from bench.harness import Measurement
-from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE
+from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, enqueue_script_args
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -124,8 +124,11 @@ def _enqueue_all(redis_url: str, messages: list[dramatiq.Message]) -> None:
         for message in messages[start : start + 1000]:
             redis_id = str(uuid.uuid4())
             data = message.copy(options={"redis_message_id": redis_id}).encode()
-            args = ["enqueue", now_ms, EVENTS_QUEUE, broker.broker_id, broker.heartbeat_timeout,
-                    broker.dead_message_ttl, 0, 1, redis_id, data]  # fmt: skip
+            args = enqueue_script_args(
+                queue_name=EVENTS_QUEUE, redis_message_id=redis_id, data=data, now_ms=now_ms,
+                broker_id=broker.broker_id, heartbeat_timeout_ms=broker.heartbeat_timeout,
+                dead_message_ttl_ms=broker.dead_message_ttl,
+            )  # fmt: skip
             dispatch(keys=[broker.namespace], args=args, client=pipe)
         pipe.execute()
     broker.close()

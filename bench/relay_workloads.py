@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import redis
 
 from bench.harness import Measurement, Workload
@@ -32,7 +33,7 @@ def _cursor():  # type: ignore[no-untyped-def]
 
 def rows_insert(count: int) -> None:
     """``count`` pending rows, due now, the same payload for every arm."""
-    from tests.relay.bulk import pending_rows_insert
+    from devinfra.outbox_rows import pending_rows_insert
 
     pending_rows_insert(count)
 
@@ -79,43 +80,42 @@ def limit_loop_rate(count: int, redis_url: str) -> float:
     client = redis.Redis.from_url(redis_url)
     from dramatiq.brokers.redis import _scripts
 
+    from codegen_contracts import EVENTS_QUEUE, enqueue_script_args, message_encode, wire_envelope_from_row
+    from outbox.store import PG_WIRE_COLUMNS
+
     sha = client.script_load(_scripts["dispatch"])
     broker_id = str(uuid.uuid4())
     published = 0
     start = time.perf_counter()
+    returning = ", ".join(f"{expression} AS {name}" for name, expression in PG_WIRE_COLUMNS.items())
     with psycopg.connect(**params, autocommit=True) as conn:
         while True:
-            rows = conn.execute(
-                """
+            cursor = conn.execute(
+                f"""
                 WITH due AS (SELECT id FROM outbox_event WHERE state = 'pending' AND next_attempt_at <= now()
                              ORDER BY next_attempt_at, id LIMIT 500 FOR UPDATE SKIP LOCKED)
                 UPDATE outbox_event o SET claimed_at = now() FROM due WHERE o.id = due.id
-                RETURNING o.id, o.event_id::text, o.event_type, o.sequence, o.aggregate_id, o.payload::text,
-                          o.created_at
+                RETURNING o.id, {returning}
                 """
-            ).fetchall()
+            )
+            names = [column.name for column in cursor.description or ()]
+            rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
             if not rows:
                 break
             now_ms = int(time.time() * 1000)
             pipe = client.pipeline(transaction=False)
-            for row_id, event_id, event_type, sequence, aggregate_id, payload, created_at in rows:
-                envelope = (
-                    f'{{"event_id":"{event_id}","event_type":"{event_type}","schema_version":1,'
-                    f'"occurred_at":"{created_at.isoformat()}","aggregate_type":"generated_project",'
-                    f'"aggregate_id":"{aggregate_id}","sequence":{sequence},"correlation_id":"bench",'
-                    f'"payload":{payload}}}'
-                )
-                message = (
-                    f'{{"queue_name":"codegen-events","actor_name":"codegen_event","args":[{envelope}],'
-                    f'"kwargs":{{}},"options":{{"redis_message_id":"{row_id}"}},"message_id":"{event_id}",'
-                    f'"message_timestamp":{now_ms}}}'
-                )
-                pipe.evalsha(sha, 1, "dramatiq", "enqueue", now_ms, "codegen-events", broker_id, 60000, 604800000,
-                             0, 1, str(row_id), message)  # fmt: skip
+            for row in rows:
+                redis_id = str(row["id"])
+                message = message_encode(wire_envelope_from_row(row), redis_message_id=redis_id, timestamp_ms=now_ms)
+                args = enqueue_script_args(
+                    queue_name=EVENTS_QUEUE, redis_message_id=redis_id, data=message, now_ms=now_ms,
+                    broker_id=broker_id, heartbeat_timeout_ms=60000, dead_message_ttl_ms=604800000,
+                )  # fmt: skip
+                pipe.evalsha(sha, 1, "dramatiq", *args)
             pipe.execute()
             conn.execute(
                 "UPDATE outbox_event SET state = 'published', published_at = now() WHERE id = ANY(%s)",
-                [[row[0] for row in rows]],
+                [[row["id"] for row in rows]],
             )
             published += len(rows)
     elapsed = time.perf_counter() - start
@@ -133,6 +133,7 @@ def naive_relay_rate(count: int, redis_url: str) -> float:
 
     from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE
     from outbox.models import OutboxEvent
+    from outbox.store import outbox_row_wire_envelope
 
     table_reset(redis_url)
     rows_insert(count)
@@ -152,22 +153,8 @@ def naive_relay_rate(count: int, redis_url: str) -> float:
             )
             if row is None:
                 break
-            actor.send_with_options(
-                args=(
-                    {
-                        "event_id": str(row.event_id),
-                        "event_type": row.event_type,
-                        "schema_version": row.schema_version,
-                        "occurred_at": row.created_at.isoformat(),
-                        "aggregate_type": row.aggregate_type,
-                        "aggregate_id": row.aggregate_id,
-                        "sequence": row.sequence,
-                        "correlation_id": row.headers.get("correlation_id"),
-                        "payload": row.payload,
-                    },
-                ),
-                message_id=str(row.event_id),
-            )
+            envelope = msgspec.json.decode(msgspec.json.encode(outbox_row_wire_envelope(row)))
+            actor.send_with_options(args=(envelope,), message_id=str(row.event_id))
             row.state = "published"
             row.published_at = timezone.now()
             row.save(update_fields=["state", "published_at"])

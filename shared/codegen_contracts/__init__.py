@@ -23,11 +23,21 @@ from codegen_contracts.events import (
     event_spec,
 )
 from codegen_contracts.messaging import EVENTS_ACTOR, EVENTS_QUEUE, envelope_to_builtins
+from codegen_contracts.wire import (
+    WIRE_FIELDS,
+    WireEnvelope,
+    WireMessage,
+    enqueue_script_args,
+    message_encode,
+    wire_envelope_check,
+    wire_envelope_from_row,
+)
 
 __all__ = [
     "EVENTS_ACTOR",
     "EVENTS_QUEUE",
     "EVENT_TYPES",
+    "WIRE_FIELDS",
     "ContractError",
     "Envelope",
     "EventSpec",
@@ -36,11 +46,17 @@ __all__ = [
     "InvalidEnvelope",
     "InvalidPayload",
     "UnknownEventType",
+    "WireEnvelope",
+    "WireMessage",
+    "enqueue_script_args",
     "envelope_decode",
     "envelope_encode",
     "envelope_from_builtins",
     "envelope_to_builtins",
     "event_spec",
+    "message_encode",
     "payload_validate",
     "payload_validate_json",
+    "wire_envelope_check",
+    "wire_envelope_from_row",
 ]

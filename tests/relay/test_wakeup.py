@@ -6,12 +6,36 @@ import time
 
 import pytest
 import redis
-from django.db import transaction
+from django.db import connection, transaction
 
-from outbox.wakeup import MISSED_WAKEUPS_POLLS, MISSED_WAKEUPS_WARN_EVERY, MissedWakeups
+from outbox import ops
+from outbox.filters import OutboxFilter
+from outbox.models import OutboxEvent
+from outbox.wakeup import MISSED_WAKEUPS_POLLS, MISSED_WAKEUPS_WARN_EVERY, NOTIFY_CHANNEL, REDIS_CHANNEL, MissedWakeups
 from projects import services
 from tests.projects.factories import ProjectFactory
 from tests.relay.conftest import wait_for
+
+
+def listening(mode: str, redis_url: str) -> bool:
+    """Whether a relay's wake-up listener is subscribed (so a signal from now on reaches it)."""
+    if mode == "redis":
+        client = redis.Redis.from_url(redis_url)
+        try:
+            return client.pubsub_numsub(REDIS_CHANNEL)[0][1] >= 1
+        finally:
+            client.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE query = %s", [f"LISTEN {NOTIFY_CHANNEL}"])
+        return cursor.fetchone()[0] >= 1
+
+
+def relay_listening(processes, redis_url: str, mode: str, poll_interval: str):  # type: ignore[no-untyped-def]
+    """A relay waking up by ``mode``, polling every ``poll_interval`` s, up and listening."""
+    relay = processes.relay(OUTBOX_POLL_INTERVAL=poll_interval, OUTBOX_WAKEUP=mode)
+    wait_for(lambda: "outbox.relay_started" in processes.output(relay), what="relay up")
+    wait_for(lambda: listening(mode, redis_url), what=f"the relay listening for {mode} wake-ups")
+    return relay
 
 
 @pytest.mark.django_db(transaction=True)
@@ -19,9 +43,7 @@ from tests.relay.conftest import wait_for
 def test_commit_wakes_the_relay(processes, redis_url, settings, mode):
     settings.OUTBOX = {**settings.OUTBOX, "WAKEUP": mode}
     project = ProjectFactory()
-    relay = processes.relay(OUTBOX_POLL_INTERVAL="30", OUTBOX_WAKEUP=mode)
-    wait_for(lambda: "outbox.relay_started" in processes.output(relay), what="relay up")
-    time.sleep(1.0)  # past the start-up catch-up claim: from here on only a wake-up can help
+    relay = relay_listening(processes, redis_url, mode, poll_interval="30")
     client = redis.Redis.from_url(redis_url)
     latencies = []
     for expected in range(1, 6):
@@ -40,17 +62,42 @@ def test_relay_warns_when_writers_signal_another_way(processes, redis_url, setti
     # given writers that NOTIFY and a relay that listens on Redis, polling every 0.2 s
     settings.OUTBOX = {**settings.OUTBOX, "WAKEUP": "notify"}
     project = ProjectFactory()
-    relay = processes.relay(OUTBOX_POLL_INTERVAL="0.2", OUTBOX_WAKEUP="redis")
-    wait_for(lambda: "outbox.relay_started" in processes.output(relay), what="relay up")
+    relay = relay_listening(processes, redis_url, "redis", poll_interval="0.2")
     client = redis.Redis.from_url(redis_url)
-    # when commits keep coming, each found only by a poll
-    for expected in range(1, MISSED_WAKEUPS_POLLS + 2):
+    # when commits keep coming, each found only by a poll (the listener's one catch-up wake-up, at
+    # subscription, may reset the count once: so up to twice the polls it takes, until it warns)
+    for expected in range(1, 2 * MISSED_WAKEUPS_POLLS + 2):
+        if "outbox.wakeup_missing" in processes.output(relay):
+            break
         with transaction.atomic():
             services.generated_project_create(project=project)
-        wait_for(lambda n=expected: client.hlen("dramatiq:codegen-events.msgs") >= n, timeout=5, interval=0.01)
+        wait_for(lambda n=expected: client.hlen("dramatiq:codegen-events.msgs") >= n, timeout=10, interval=0.01)
     # then everything is published, and the relay says why it is slow, once
-    wait_for(lambda: "outbox.wakeup_missing" in processes.output(relay), timeout=5, what="the warning")
+    wait_for(lambda: "outbox.wakeup_missing" in processes.output(relay), timeout=10, what="the warning")
     assert processes.output(relay).count("outbox.wakeup_missing") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mode", ["notify", "redis"])
+@pytest.mark.parametrize("new_ids", [False, True], ids=["same-id", "new-id"])
+def test_a_replay_wakes_the_relays(processes, redis_url, settings, mode, new_ids):
+    # given a dead row and a relay that polls only every 30 s
+    settings.OUTBOX = {**settings.OUTBOX, "WAKEUP": mode}
+    services.generated_project_create(project=ProjectFactory())
+    OutboxEvent.objects.update(state="dead", attempts=10, last_error="broker outage")
+    relay_listening(processes, redis_url, mode, poll_interval="30")
+    # when an operator replays it
+    replayed = time.monotonic()
+    result = ops.outbox_replay(
+        outbox_filter=OutboxFilter(state="dead"), reason="wake-up test", actor="test", source="cli", new_ids=new_ids
+    )
+    assert result.replayed == 1
+    # then it is published within the wake-up's latency, not at the next poll
+    client = redis.Redis.from_url(redis_url)
+    wait_for(lambda: client.hlen("dramatiq:codegen-events.msgs") == 1, timeout=5, interval=0.002, what="published")
+    assert time.monotonic() - replayed < 2.0
+    expected_state = {"dead"} if new_ids else set()
+    assert set(OutboxEvent.objects.exclude(state="published").values_list("state", flat=True)) == expected_state
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 #: Wake-up mechanisms the writer and the relay understand.
 WAKEUP_MODES = ("notify", "redis", "none")
@@ -62,3 +65,15 @@ class OutboxConfig:
             raise ImproperlyConfigured("OUTBOX PUBLISH_TIMEOUT must be shorter than LEASE_SECONDS")
         if self.wakeup not in WAKEUP_MODES:
             raise ImproperlyConfigured(f"OUTBOX WAKEUP must be one of {', '.join(WAKEUP_MODES)}")
+
+
+@functools.cache
+def outbox_config() -> OutboxConfig:
+    """The process's OutboxConfig, read from settings once (again only when a test changes OUTBOX)."""
+    return OutboxConfig.from_settings()
+
+
+@receiver(setting_changed, dispatch_uid="outbox.config.setting_changed")
+def _outbox_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "OUTBOX":
+        outbox_config.cache_clear()

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Now
-from django.utils import timezone
 
 from outbox import store
 from outbox.errors import ReplayRefused
 from outbox.filters import OutboxFilter, outbox_rows_matching
 from outbox.models import OutboxEvent, OutboxRelay, OutboxReplay, OutboxReplayEvent, OutboxState
+from outbox.wakeup import wakeup_on_commit
+from outbox.writer import outbox_event_reissue
 
 #: Rows updated per replay statement.
 REPLAY_CHUNK = 500
@@ -125,37 +125,23 @@ def outbox_replay(
 def _replay_chunk(
     ids: list[int], *, outbox_filter: OutboxFilter, audit: OutboxReplay, new_ids: bool
 ) -> tuple[int, int]:
-    """Replay the rows of ``ids`` that, locked now, still match the filter and no relay holds."""
-    now = timezone.now()
+    """Replay the rows of ``ids`` that, locked now, still match the filter and no relay holds.
+
+    New or reset rows are written like every event: due by the database's clock, and the relays
+    woken when the chunk commits.
+    """
     with transaction.atomic():
         # the filter again, under the row locks: a relay may have published a row since it matched
         locked = outbox_filter.apply(OutboxEvent.objects.select_for_update().filter(id__in=ids))
         rows = list(
             locked.filter(
-                Q(leased_until__isnull=True) | Q(leased_until__lt=now) | ~Q(state=OutboxState.PENDING)
+                Q(leased_until__isnull=True) | Q(leased_until__lt=Now()) | ~Q(state=OutboxState.PENDING)
             ).order_by("id")
         )
         if new_ids:
-            issued = [
-                OutboxEvent(
-                    event_id=uuid.uuid4(),
-                    event_type=row.event_type,
-                    schema_version=row.schema_version,
-                    aggregate_type=row.aggregate_type,
-                    aggregate_id=row.aggregate_id,
-                    sequence=row.sequence,
-                    payload=row.payload,
-                    headers={**row.headers, "replay_of": str(row.event_id)},
-                    created_at=now,
-                    next_attempt_at=now,
-                    replay_of=row.event_id,
-                )
-                for row in rows
-            ]
-            OutboxEvent.objects.bulk_create(issued)
             links = [
-                OutboxReplayEvent(replay=audit, event_id=row.event_id, new_event_id=new.event_id)
-                for row, new in zip(rows, issued, strict=True)
+                OutboxReplayEvent(replay=audit, event_id=row.event_id, new_event_id=outbox_event_reissue(original=row))
+                for row in rows
             ]
         else:
             OutboxEvent.objects.filter(id__in=[r.id for r in rows]).update(
@@ -167,6 +153,8 @@ def _replay_chunk(
                 published_at=None,
             )
             links = [OutboxReplayEvent(replay=audit, event_id=row.event_id) for row in rows]
+            if rows:
+                wakeup_on_commit(DEFAULT_DB_ALIAS)
         OutboxReplayEvent.objects.bulk_create(links)
     return len(rows), len(ids) - len(rows)
 
@@ -174,6 +162,5 @@ def _replay_chunk(
 def outbox_purge(*, older_than: timedelta, batch: int, dry_run: bool) -> int:
     """Delete published rows older than ``older_than`` in batches (never pending or dead); dry: count."""
     if dry_run:
-        cutoff = timezone.now() - older_than
-        return OutboxEvent.objects.filter(state=OutboxState.PUBLISHED, published_at__lt=cutoff).count()
+        return store.outbox_rows_purgeable(older_than=older_than).count()
     return store.outbox_rows_purge_published(older_than=older_than, batch=batch)

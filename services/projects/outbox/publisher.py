@@ -12,18 +12,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 import redis
 import tenacity
 from dramatiq.brokers.redis import RedisBroker
 
-from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, InvalidEnvelope, event_spec, payload_validate_json
+from codegen_contracts import EVENTS_QUEUE
+from codegen_contracts.wire import enqueue_script_args, message_encode, wire_envelope_check
 from outbox.store import ClaimedRow
 
 logger = logging.getLogger(__name__)
-
-#: Passed where Dramatiq's script expects its max unpack size; ``enqueue`` does not use it.
-_UNUSED_MAX_UNPACK = 1
 
 
 class PublishError(Exception):
@@ -39,69 +36,15 @@ class Prepared:
     data: bytes
 
 
-class _Envelope(msgspec.Struct):
-    """The contracts' envelope on the wire, with the stored payload JSON passed through as is."""
-
-    event_id: str
-    event_type: str
-    schema_version: int
-    occurred_at: str
-    aggregate_type: str
-    aggregate_id: str
-    sequence: int
-    correlation_id: str | None
-    payload: msgspec.Raw
-
-
-class _Message(msgspec.Struct):
-    """``dramatiq.Message.asdict()``: the fields Dramatiq's JSON encoder writes."""
-
-    queue_name: str
-    actor_name: str
-    args: tuple[_Envelope]
-    kwargs: dict[str, Any]
-    options: dict[str, Any]
-    message_id: str
-    message_timestamp: int
-
-
-_encoder = msgspec.json.Encoder()
-
-
 def prepare(row: ClaimedRow, redis_message_id: str) -> Prepared:
-    """Validate a row against its contract and encode its Dramatiq message.
+    """Validate a row against its contract and encode its Dramatiq message (``codegen_contracts.wire``).
 
-    The message is what ``RedisBroker.enqueue`` would store: the envelope as the one argument,
-    the event id as message id; ``redis_message_id`` must be unique per enqueue (Dramatiq uses it
-    to ack). Raises a ContractError for a row that breaks its contract.
+    ``redis_message_id`` must be unique per enqueue (Dramatiq acknowledges by it). Raises a
+    ContractError for a row that breaks its contract.
     """
-    spec = event_spec(row.event_type)
-    if row.schema_version != spec.version:
-        raise InvalidEnvelope(f"{row.event_type} has schema version {row.schema_version}, expected {spec.version}")
-    payload = row.payload_json.encode()
-    payload_validate_json(row.event_type, payload)
-    message = _Message(
-        queue_name=EVENTS_QUEUE,
-        actor_name=EVENTS_ACTOR,
-        args=(
-            _Envelope(
-                event_id=row.event_id,
-                event_type=row.event_type,
-                schema_version=row.schema_version,
-                occurred_at=row.occurred_at,
-                aggregate_type=row.aggregate_type,
-                aggregate_id=row.aggregate_id,
-                sequence=row.sequence,
-                correlation_id=row.correlation_id,
-                payload=msgspec.Raw(payload),
-            ),
-        ),
-        kwargs={},
-        options={"redis_message_id": redis_message_id},
-        message_id=row.event_id,
-        message_timestamp=int(time.time() * 1000),
-    )
-    return Prepared(row=row, redis_message_id=redis_message_id, data=_encoder.encode(message))
+    wire_envelope_check(row.envelope)
+    data = message_encode(row.envelope, redis_message_id=redis_message_id, timestamp_ms=int(time.time() * 1000))
+    return Prepared(row=row, redis_message_id=redis_message_id, data=data)
 
 
 class DramatiqRedisPublisher:
@@ -132,25 +75,23 @@ class DramatiqRedisPublisher:
         except redis.RedisError as exc:
             raise PublishError(f"{type(exc).__name__}: {exc}") from exc
 
+    def enqueue_args(self, item: Prepared, now_ms: int) -> list[Any]:
+        """The dispatch script's arguments for enqueuing ``item`` as this publisher's broker would."""
+        return enqueue_script_args(
+            queue_name=EVENTS_QUEUE,
+            redis_message_id=item.redis_message_id,
+            data=item.data,
+            now_ms=now_ms,
+            broker_id=self.broker.broker_id,
+            heartbeat_timeout_ms=self.broker.heartbeat_timeout,
+            dead_message_ttl_ms=self.broker.dead_message_ttl,
+        )
+
     def _publish(self, batch: list[Prepared]) -> list[tuple[Prepared, str]]:
         now_ms = int(time.time() * 1000)
         pipe = self.client.pipeline(transaction=False)
         for item in batch:
-            pipe.evalsha(
-                self._script.sha,
-                1,
-                self.namespace,
-                "enqueue",
-                now_ms,
-                EVENTS_QUEUE,
-                self.broker.broker_id,
-                self.broker.heartbeat_timeout,
-                self.broker.dead_message_ttl,
-                0,
-                _UNUSED_MAX_UNPACK,
-                item.redis_message_id,
-                item.data,
-            )
+            pipe.evalsha(self._script.sha, 1, self.namespace, *self.enqueue_args(item, now_ms))
         results = pipe.execute(raise_on_error=False)
         if any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
             raise redis.exceptions.NoScriptError("dispatch script not loaded")

@@ -11,68 +11,50 @@ from __future__ import annotations
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, Value
+from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, Min, Q, QuerySet, Value
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from codegen_contracts.wire import WireEnvelope, wire_envelope_from_row
 from outbox.models import OutboxEvent, OutboxState
 
 
 @dataclass(frozen=True)
 class ClaimedRow:
-    """An outbox row a relay holds the lease of, with what publishing it needs.
-
-    ``payload_json`` is the stored payload as JSON text (passed through unchanged) and
-    ``occurred_at`` the row's creation time as RFC 3339 text.
-    """
+    """An outbox row a relay holds the lease of: its envelope as it travels, and the relay's own facts."""
 
     id: int
-    event_id: str
-    event_type: str
-    schema_version: int
-    aggregate_type: str
-    aggregate_id: str
-    sequence: int
-    payload_json: str
-    correlation_id: str | None
-    occurred_at: str
+    envelope: WireEnvelope
     attempts: int
     due_at: datetime
 
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any]) -> ClaimedRow:
+        """Build from a claimed row's values by name (the envelope's fields, ``id``, ``attempts``, ``due_at``)."""
+        return cls(id=row["id"], envelope=wire_envelope_from_row(row), attempts=row["attempts"], due_at=row["due_at"])
 
-_RETURNED = (
-    "id",
-    "event_id",
-    "event_type",
-    "schema_version",
-    "aggregate_type",
-    "aggregate_id",
-    "sequence",
-    "payload",
-    "headers",
-    "created_at",
-    "attempts",
-)
-#: The same columns as PostgreSQL returns them from a claim: text where text is all we need.
-_PG_RETURNED = (
-    "o.id",
-    "o.event_id::text",
-    "o.event_type",
-    "o.schema_version",
-    "o.aggregate_type",
-    "o.aggregate_id",
-    "o.sequence",
-    "o.payload::text",
-    "o.headers ->> 'correlation_id'",
-    """to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
-    "o.attempts",
-)
+
+#: An outbox row's envelope as PostgreSQL returns it, by the envelope's field names: text where text
+#: is all the wire needs, so the payload's JSON passes through untouched (the row is aliased ``o``).
+PG_WIRE_COLUMNS: dict[str, str] = {
+    "event_id": "o.event_id::text",
+    "event_type": "o.event_type",
+    "schema_version": "o.schema_version",
+    "occurred_at": """to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+    "aggregate_type": "o.aggregate_type",
+    "aggregate_id": "o.aggregate_id",
+    "sequence": "o.sequence",
+    "correlation_id": "o.headers ->> 'correlation_id'",
+    "payload": "o.payload::text",
+}
+#: What a PostgreSQL claim returns: the envelope, and what the relay needs besides.
+_PG_RETURNED = {"id": "o.id", **PG_WIRE_COLUMNS, "attempts": "o.attempts", "due_at": "due.next_attempt_at"}
 
 _PG_CLAIM = f"""
 WITH due AS (
@@ -86,43 +68,42 @@ WITH due AS (
 UPDATE outbox_event AS o
 SET claimed_at = now(), leased_until = now() + %s * interval '1 second'
 FROM due WHERE o.id = due.id
-RETURNING {", ".join(_PG_RETURNED)}, due.next_attempt_at
+RETURNING {", ".join(f"{expression} AS {name}" for name, expression in _PG_RETURNED.items())}
 """
 
+#: The model fields an ORM claim reads (SQLite), converted to the wire's forms by ``_orm_wire_values``.
+_ORM_FIELDS = (
+    "id",
+    "event_id",
+    "event_type",
+    "schema_version",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "payload",
+    "headers",
+    "created_at",
+    "attempts",
+    "next_attempt_at",
+)
 
-def _row_from_pg(values: Sequence[Any]) -> ClaimedRow:
-    return ClaimedRow(*values)
+
+def _orm_wire_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row read through the ORM, renamed and converted to what a PostgreSQL claim returns."""
+    return {
+        **values,
+        "event_id": str(values["event_id"]),
+        "payload": json.dumps(values["payload"]),
+        "correlation_id": (values["headers"] or {}).get("correlation_id"),
+        "occurred_at": values["created_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "due_at": values["next_attempt_at"],
+    }
 
 
-def _row_from_orm(values: Sequence[Any]) -> ClaimedRow:
-    (
-        row_id,
-        event_id,
-        event_type,
-        version,
-        aggregate_type,
-        aggregate_id,
-        sequence,
-        payload,
-        headers,
-        created,
-        attempts,
-        due,
-    ) = values
-    return ClaimedRow(
-        id=row_id,
-        event_id=str(event_id),
-        event_type=event_type,
-        schema_version=version,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-        sequence=sequence,
-        payload_json=json.dumps(payload),
-        correlation_id=(headers or {}).get("correlation_id"),
-        occurred_at=created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        attempts=attempts,
-        due_at=due,
-    )
+def outbox_row_wire_envelope(event: OutboxEvent) -> WireEnvelope:
+    """The envelope of a stored outbox row, as the relay would publish it."""
+    values = {name: getattr(event, name) for name in _ORM_FIELDS}
+    return wire_envelope_from_row(_orm_wire_values(values))
 
 
 def outbox_rows_claim(
@@ -140,7 +121,8 @@ def outbox_rows_claim(
             params: list[Any] = [due_after] if due_after else []
             with connection.cursor() as cursor:
                 cursor.execute(sql, [*params, limit, lease_seconds])
-                rows = [_row_from_pg(values) for values in cursor.fetchall()]
+                names = [column.name for column in cursor.description]
+                rows = [ClaimedRow.from_mapping(dict(zip(names, values, strict=True))) for values in cursor.fetchall()]
         else:  # SQLite: one relay only, and BEGIN IMMEDIATE serializes it with the writers
             now = timezone.now()
             due = OutboxEvent.objects.using(using).filter(
@@ -150,8 +132,8 @@ def outbox_rows_claim(
             )
             if due_after:
                 due = due.filter(next_attempt_at__gte=due_after)
-            found = list(due.order_by("next_attempt_at", "id").values_list(*_RETURNED, "next_attempt_at")[:limit])
-            rows = [_row_from_orm(values) for values in found]
+            found = list(due.order_by("next_attempt_at", "id").values(*_ORM_FIELDS)[:limit])
+            rows = [ClaimedRow.from_mapping(_orm_wire_values(values)) for values in found]
             OutboxEvent.objects.using(using).filter(id__in=[r.id for r in rows]).update(
                 claimed_at=now, leased_until=now + timedelta(seconds=lease_seconds)
             )
@@ -223,6 +205,12 @@ def outbox_rows_release(*, ids: Iterable[int], using: str = "default") -> int:
     return OutboxEvent.objects.using(using).filter(id__in=ids, state=OutboxState.PENDING).update(leased_until=None)
 
 
+def outbox_rows_purgeable(*, older_than: timedelta, using: str = "default") -> QuerySet[OutboxEvent]:
+    """Published rows published more than ``older_than`` ago (by the database's clock)."""
+    cutoff = ExpressionWrapper(Now() - Value(older_than), output_field=DateTimeField())
+    return OutboxEvent.objects.using(using).filter(state=OutboxState.PUBLISHED, published_at__lt=cutoff)
+
+
 def outbox_rows_purge_published(*, older_than: timedelta, batch: int, using: str = "default") -> int:
     """Delete published rows older than ``older_than``, ``batch`` at a time; returns how many.
 
@@ -231,10 +219,8 @@ def outbox_rows_purge_published(*, older_than: timedelta, batch: int, using: str
     total = 0
     while True:
         with transaction.atomic(using=using):
-            cutoff = ExpressionWrapper(Now() - Value(older_than), output_field=DateTimeField())
             doomed = list(
-                OutboxEvent.objects.using(using)
-                .filter(state=OutboxState.PUBLISHED, published_at__lt=cutoff)
+                outbox_rows_purgeable(older_than=older_than, using=using)
                 .order_by("published_at")
                 .values_list("id", flat=True)[:batch]
             )

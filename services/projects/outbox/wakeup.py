@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import connections
+
+from outbox.config import outbox_config
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ def wakeup_mode_effective(mode: str, using: str) -> str:
 
 
 def wakeup_mode(using: str) -> str:
-    """The configured mode (settings.OUTBOX["WAKEUP"]) as it works on ``using``."""
-    return wakeup_mode_effective(str(settings.OUTBOX["WAKEUP"]), using)
+    """The configured mode (``OUTBOX["WAKEUP"]``, read once) as it works on ``using``."""
+    return wakeup_mode_effective(outbox_config().wakeup, using)
 
 
 @functools.cache
@@ -53,7 +54,7 @@ def _redis(url: str) -> Any:
 
 def _publish_wakeup() -> None:
     try:
-        _redis(settings.OUTBOX["REDIS_URL"]).publish(REDIS_CHANNEL, b"1")
+        _redis(outbox_config().redis_url).publish(REDIS_CHANNEL, b"1")
     except Exception as exc:  # the relay still polls; a lost wake-up only costs latency
         logger.warning("outbox wake-up via Redis failed: %s", exc)
 
@@ -64,6 +65,20 @@ def wakeup_after_commit(using: str) -> None:
     if any(callback is _publish_wakeup for _, callback, _ in connection.run_on_commit):
         return
     connection.on_commit(_publish_wakeup)
+
+
+def wakeup_on_commit(using: str) -> None:
+    """Wake the relays once the current transaction commits, the configured way (nothing if it rolls back).
+
+    For writes that do not go through the writer's INSERT (which carries its NOTIFY itself), such
+    as an operator's replay making rows due again.
+    """
+    mode = wakeup_mode(using)
+    if mode == "notify":
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+    elif mode == "redis":
+        wakeup_after_commit(using)
 
 
 class MissedWakeups:
@@ -101,9 +116,10 @@ class MissedWakeups:
 class WakeupListener:
     """Listens for wake-ups in a daemon thread and sets ``event`` on each."""
 
-    def __init__(self, mode: str, event: threading.Event, *, using: str = "default") -> None:
+    def __init__(self, mode: str, event: threading.Event, *, redis_url: str, using: str = "default") -> None:
         self.mode = mode
         self.event = event
+        self.redis_url = redis_url
         self.using = using
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,7 +160,7 @@ class WakeupListener:
     def _listen_redis(self) -> None:
         import redis
 
-        client = redis.Redis.from_url(settings.OUTBOX["REDIS_URL"], socket_timeout=5, socket_connect_timeout=5)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=5)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(REDIS_CHANNEL)

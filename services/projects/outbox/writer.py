@@ -32,6 +32,7 @@ _COLUMNS = (
     "attempts",
     "next_attempt_at",
     "last_error",
+    "replay_of",
 )
 
 
@@ -83,6 +84,50 @@ def outbox_event_write(
     The payload is validated against the contract here, so a bad payload fails the business
     write rather than the relay. Raises OutboxWriteOutsideTransaction when no transaction is
     open on ``using``, and UnknownEventType / InvalidPayload from the contracts.
+    """
+    spec = event_spec(event_type)
+    headers: dict[str, str] = {}
+    correlation_id = correlation_id_get()
+    if correlation_id:
+        headers["correlation_id"] = correlation_id
+    return _row_insert(
+        {
+            "event_type": event_type,
+            "schema_version": spec.version,
+            "aggregate_type": spec.aggregate_type,
+            "aggregate_id": str(aggregate_id),
+            "sequence": sequence,
+            "payload": payload_validate(event_type, payload),
+            "headers": headers,
+            "replay_of": None,
+        },
+        using=using,
+    )
+
+
+def outbox_event_reissue(*, original: OutboxEvent, using: str = DEFAULT_DB_ALIAS) -> uuid.UUID:
+    """Write ``original`` again under a new event id linked to it (``replay_of``); return the new id.
+
+    An operator's forced reprocessing: the consumer sees a new event. Written like every event
+    (the caller's transaction, the database's clock, the relays woken on commit).
+    """
+    return _row_insert(
+        {
+            "event_type": original.event_type,
+            "schema_version": original.schema_version,
+            "aggregate_type": original.aggregate_type,
+            "aggregate_id": original.aggregate_id,
+            "sequence": original.sequence,
+            "payload": original.payload,
+            "headers": {**original.headers, "replay_of": str(original.event_id)},
+            "replay_of": original.event_id,
+        },
+        using=using,
+    )
+
+
+def _row_insert(event: dict[str, Any], *, using: str) -> uuid.UUID:
+    """Insert one pending row, due now, and wake the relays on commit; the one write of every event.
 
     This is the hot path of every evented write, so it is one INSERT with the fields' own
     database adapters rather than an ORM ``create()``, which costs several times the round trip.
@@ -90,24 +135,13 @@ def outbox_event_write(
     connection = connections[using]
     if not connection.in_atomic_block:
         raise OutboxWriteOutsideTransaction(
-            f"{event_type} must be written inside transaction.atomic() together with its change"
+            f"{event['event_type']} must be written inside transaction.atomic() together with its change"
         )
-    spec = event_spec(event_type)
-    now = timezone.now()
-    headers: dict[str, str] = {}
-    correlation_id = correlation_id_get()
-    if correlation_id:
-        headers["correlation_id"] = correlation_id
+    now = timezone.now()  # only off PostgreSQL, where the database's clock fills these columns
     event_id = uuid.uuid4()
     row = {
+        **event,
         "event_id": event_id,
-        "event_type": event_type,
-        "schema_version": spec.version,
-        "aggregate_type": spec.aggregate_type,
-        "aggregate_id": str(aggregate_id),
-        "sequence": sequence,
-        "payload": payload_validate(event_type, payload),
-        "headers": headers,
         "created_at": now,
         "state": OutboxState.PENDING.value,
         "attempts": 0,

@@ -70,7 +70,7 @@ class Command(BaseCommand):
                 published = relay.drain()
                 self.stdout.write(json.dumps({"event": "outbox.drained", "published": published}))
                 return
-            listener = WakeupListener(relay.wakeup, relay.wake_event, using=using)
+            listener = WakeupListener(relay.wakeup, relay.wake_event, redis_url=config.redis_url, using=using)
             listener.start()
             try:
                 relay.run()
