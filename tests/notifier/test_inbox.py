@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from notifications.consume import PoisonEnvelope, event_consume
+from notifications.consume import event_consume
+from notifications.errors import PoisonEnvelope
 from notifications.inbox import inbox_take
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 

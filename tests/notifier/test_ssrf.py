@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from notifications.ssrf import UnsafeTarget, address_problem, webhook_target
+from notifications.errors import UnsafeTarget
+from notifications.ssrf import address_problem, webhook_target
 
 REFUSED = [
     "http://127.0.0.1/hook",

@@ -216,3 +216,22 @@ def test_stuck_lease_comes_back_after_it_expires(redis_url):
     assert relay.step().claimed == 0  # leased by someone else (who died)
     wait_for(lambda: relay.step().published == 4, timeout=10, what="lease expiry")
     assert Counter(OutboxEvent.objects.values_list("state", flat=True)) == {"published": 4}
+
+
+def test_settling_gives_up_at_once_when_the_relay_is_asked_to_stop():
+    # given a relay whose database is down while it settles a batch, with a long lease
+    from django.db import OperationalError
+
+    relay = Relay(OutboxConfig.from_settings(lease_seconds=600, publish_timeout=5), publisher=None)  # type: ignore[arg-type]
+    attempts: list[float] = []
+
+    def settle() -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) == 3:
+            relay.stop()  # SIGTERM arrives while it waits to try again
+        raise OperationalError("the database is restarting")
+
+    # when it is asked to stop, then it stops retrying (the rows stay leased for another relay)
+    with pytest.raises(OperationalError):
+        relay._settle_db(settle)
+    assert len(attempts) == 3

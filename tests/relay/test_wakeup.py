@@ -96,6 +96,7 @@ def test_a_replay_wakes_the_relays(processes, redis_url, settings, mode, new_ids
     client = redis.Redis.from_url(redis_url)
     wait_for(lambda: client.hlen("dramatiq:codegen-events.msgs") == 1, timeout=5, interval=0.002, what="published")
     assert time.monotonic() - replayed < 2.0
+    wait_for(lambda: not OutboxEvent.objects.filter(state="pending").exists(), timeout=5, what="marked published")
     expected_state = {"dead"} if new_ids else set()
     assert set(OutboxEvent.objects.exclude(state="published").values_list("state", flat=True)) == expected_state
 

@@ -11,32 +11,42 @@ from django.db import close_old_connections, transaction
 from django.db.models import F
 
 from codegen_contracts import ContractError, Envelope, UnknownEventType, envelope_from_builtins
+from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
+from notifications.errors import PoisonEnvelope
 from notifications.inbox import Intake, inbox_take
 from notifications.models import PoisonMessage
 
 logger = logging.getLogger(__name__)
 
 
-class PoisonEnvelope(Exception):
-    """The message's argument is not an envelope the contracts accept; retrying cannot help."""
-
-
-def should_retry(retries: int, exception: BaseException) -> bool:
-    """Dramatiq ``retry_when``: never retry a poison message; others up to MESSAGE_MAX_RETRIES."""
+def retries_left(retries: int) -> bool:
+    """Whether a message that failed ``retries`` times before may be tried again (MESSAGE_MAX_RETRIES)."""
     from django.conf import settings
 
-    if isinstance(exception, PoisonEnvelope):
-        return False
     return retries < settings.NOTIFIER["MESSAGE_MAX_RETRIES"]
 
 
+def should_retry(retries: int, exception: BaseException) -> bool:
+    """Dramatiq ``retry_when``: never retry a poison message; others while ``retries_left``."""
+    if isinstance(exception, PoisonEnvelope):
+        return False
+    return retries_left(retries)
+
+
 def poison_record(message_id: str, body: Any, error: str, *, dead: bool) -> None:
-    """Count a failed processing of a message in the database (attempts survive worker restarts)."""
+    """Count a failed processing of a message in the database (attempts survive worker restarts).
+
+    On a working connection: the failure being counted may have been a connection a restart killed.
+    """
     try:
         text = json.dumps(body, default=str)[:20_000]
     except (TypeError, ValueError):
         text = repr(body)[:20_000]
+    on_fresh_connection(lambda: _poison_count(message_id, text, error, dead=dead))
+
+
+def _poison_count(message_id: str, text: str, error: str, *, dead: bool) -> None:
     with transaction.atomic():
         record, created = PoisonMessage.objects.select_for_update().get_or_create(
             message_id=message_id,
@@ -55,8 +65,6 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[Envelope], 
     Unknown event types are acknowledged and logged. Raises PoisonEnvelope for data the contracts
     refuse (dead-lettered at once) and lets any other error through for Dramatiq to retry.
     """
-    from django.conf import settings
-
     message_id = getattr(message, "message_id", "") or "unknown"
     try:
         try:
@@ -71,12 +79,7 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[Envelope], 
             intake = (take or inbox_take)(envelope)
         except Exception as exc:
             retries = (getattr(message, "options", None) or {}).get("retries", 0)
-            poison_record(
-                message_id,
-                data,
-                f"{type(exc).__name__}: {exc}",
-                dead=retries >= settings.NOTIFIER["MESSAGE_MAX_RETRIES"],
-            )
+            poison_record(message_id, data, f"{type(exc).__name__}: {exc}", dead=not retries_left(retries))
             raise
         if intake.duplicate:
             logger.info("event %s already taken in: nothing added", envelope.event_id)

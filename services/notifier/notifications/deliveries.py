@@ -7,6 +7,7 @@ import smtplib
 import time
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 import tenacity
 import urllib3
@@ -15,22 +16,16 @@ from django.core.mail import EmailMessage
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications.db import on_fresh_connection
+from notifications.errors import SendError, UnsafeTarget
 from notifications.models import Channel, Delivery, DeliveryStatus
-from notifications.ssrf import UnsafeTarget, webhook_target
+from notifications.ssrf import webhook_target
 from notifications.webhooks import webhook_post, webhook_secret_bytes
 
 logger = logging.getLogger(__name__)
 
 #: HTTP statuses worth another try; other non-2xx answers end the delivery as failed.
 RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
-
-
-class SendError(Exception):
-    """A send that did not succeed; ``retryable`` says whether another try may."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 def _send_email(delivery: Delivery) -> None:
@@ -97,10 +92,12 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
     worker is sending it (a redelivered message), wait for that to settle or for its claim to
     expire (a crashed worker), so that it is sent once and never left behind.
     """
-    delivery = Delivery.objects.select_related("event").get(pk=delivery_id)
+    # Each statement runs again on a new connection if a restart killed the one it met: each is a
+    # read, a claim or an idempotent settle, so a send is never repeated for the database's sake.
+    delivery = on_fresh_connection(lambda: Delivery.objects.select_related("event").get(pk=delivery_id))
     deadline = time.monotonic() + _lease().total_seconds() + 1
-    while not _claim(delivery_id, retry=retry_failed):
-        delivery.refresh_from_db()
+    while not on_fresh_connection(lambda: _claim(delivery_id, retry=retry_failed)):
+        on_fresh_connection(delivery.refresh_from_db)
         if delivery.status != DeliveryStatus.PENDING or time.monotonic() > deadline:
             return delivery
         time.sleep(0.05)
@@ -109,8 +106,10 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
 
     def one_try() -> None:
         now = timezone.now()
-        Delivery.objects.filter(pk=delivery.pk).update(
-            attempts=F("attempts") + 1, claimed_until=now + _lease(), updated_at=now
+        on_fresh_connection(
+            lambda: Delivery.objects.filter(pk=delivery.pk).update(
+                attempts=F("attempts") + 1, claimed_until=now + _lease(), updated_at=now
+            )
         )
         send(delivery)
 
@@ -124,20 +123,20 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
             with attempt:
                 one_try()
     except SendError as exc:
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.FAILED.value,
-            last_error=str(exc)[:2000],
-            claimed_until=None,
-            updated_at=timezone.now(),
-        )
+        _settle(delivery.pk, status=DeliveryStatus.FAILED.value, last_error=str(exc)[:2000])
         logger.warning("delivery %s (%s to %s) failed: %s", delivery.pk, delivery.channel, delivery.target, exc)
     else:
-        now = timezone.now()
-        Delivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.DELIVERED.value, last_error="", delivered_at=now, claimed_until=None, updated_at=now
-        )
-    delivery.refresh_from_db()
+        _settle(delivery.pk, status=DeliveryStatus.DELIVERED.value, last_error="", delivered_at=timezone.now())
+    on_fresh_connection(delivery.refresh_from_db)
     return delivery
+
+
+def _settle(delivery_id: int, **outcome: Any) -> None:
+    """Record a delivery's outcome and release its claim (idempotent, so safe to run again)."""
+    now = timezone.now()
+    on_fresh_connection(
+        lambda: Delivery.objects.filter(pk=delivery_id).update(**outcome, claimed_until=None, updated_at=now)
+    )
 
 
 def deliveries_attempt(ids: Iterable[int]) -> list[Delivery]:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from django.db import close_old_connections, connection
 
 from codegen_contracts import Envelope
+from notifications.db import on_fresh_connection
 from notifications.inbox import Intake, inbox_take_many
 
 logger = logging.getLogger(__name__)
@@ -133,10 +134,15 @@ class IntakeWriter:
                         slot.resolve(error=exc)
         connection.close()
 
+    def _take_on_fresh_connection(self, envelopes: list[Envelope]) -> list[Intake]:
+        # one transaction, safe to run again: a connection a restart killed is replaced, not failed
+        return on_fresh_connection(lambda: self._take_many(envelopes))
+
     def _write(self, batch: list[_Slot]) -> None:
         close_old_connections()  # drop a connection that broke or outlived CONN_MAX_AGE
+        envelopes = [slot.envelope for slot in batch]
         try:
-            intakes = self._take_many([slot.envelope for slot in batch])
+            intakes = self._take_on_fresh_connection(envelopes)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].resolve(error=exc)
@@ -145,7 +151,7 @@ class IntakeWriter:
             for slot in batch:
                 close_old_connections()
                 try:
-                    slot.resolve(self._take_many([slot.envelope])[0])
+                    slot.resolve(self._take_on_fresh_connection([slot.envelope])[0])
                 except Exception as single_exc:
                     slot.resolve(error=single_exc)
             return

@@ -11,6 +11,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from notifications.errors import UnsafeTarget
+
 #: Prefixes that embed an IPv4 address in IPv6 (NAT64 well-known and local-use).
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 #: Ranges refused on top of what ``ipaddress`` calls non-global.
@@ -22,10 +24,6 @@ _REFUSED = (
     ipaddress.IPv4Network("198.18.0.0/15"),
     ipaddress.IPv6Network("fd00:ec2::254/128"),  # AWS metadata over IPv6
 )
-
-
-class UnsafeTarget(ValueError):
-    """A webhook URL that must not be contacted, with the reason."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The actor decodes and validates the envelope against the contracts, takes the ev
 inbox (once per event id; the process's threads share one group-committing writer), then attempts
 its deliveries. A message that breaks the contract is
 recorded and dead-lettered at once; one that keeps failing is retried by Dramatiq with backoff,
-its attempts recorded, and dead-lettered after NOTIFIER["MESSAGE_MAX_RETRIES"].
+its attempts recorded, and dead-lettered once ``should_retry`` says no more (MESSAGE_MAX_RETRIES).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ intake_writer = IntakeWriter(max_batch=settings.NOTIFIER["INTAKE_BATCH_MAX"])
 @dramatiq.actor(
     actor_name=EVENTS_ACTOR,
     queue_name=EVENTS_QUEUE,
-    max_retries=settings.NOTIFIER["MESSAGE_MAX_RETRIES"],
     min_backoff=settings.NOTIFIER["MESSAGE_MIN_BACKOFF_MS"],
     retry_when=should_retry,
 )

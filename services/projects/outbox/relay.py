@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 import tenacity
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connections
 from django.utils import timezone
 
 from codegen_contracts import ContractError
 from outbox import store
 from outbox.config import OutboxConfig
+from outbox.housekeeping import Housekeeper, RelayProgress
 from outbox.metrics import RelayMetrics
-from outbox.models import OutboxRelay
 from outbox.publisher import DramatiqRedisPublisher, Prepared, PublishError, prepare
 from outbox.store import ClaimedRow
 from outbox.wakeup import MissedWakeups, wakeup_mode_effective
@@ -78,12 +78,12 @@ class Relay:
         self.wake_event = threading.Event()
         self.wakeup = wakeup_mode_effective(config.wakeup, using)
         self.missed_wakeups = MissedWakeups(self.wakeup, clock=clock)
-        self.published_total = 0
+        self.progress = RelayProgress()
+        self.housekeeper = Housekeeper(
+            config, relay_id=self.relay_id, progress=self.progress, metrics=self.metrics, using=using, clock=clock
+        )
         self._due_after: datetime | None = None  # head of the queue as last seen, for bounded claims
         self._next_sweep = 0.0
-        self._next_heartbeat = 0.0
-        self._next_retention = 0.0
-        self._last_batch_at: datetime | None = None
 
     # --- one batch -------------------------------------------------------------------------
 
@@ -168,21 +168,26 @@ class Relay:
             raise RelayStopping
 
     def _settle_db(self, action: Callable[[], T]) -> T:
-        """Run a settle statement, riding out a database restart (no row locks are held)."""
+        """Run a settle statement, riding out a database restart (no row locks are held).
+
+        Gives up (raising the database's error) when the lease is half gone or the relay is asked to
+        stop: the rows stay leased and come back to a relay when the lease ends.
+        """
         deadline = self.clock() + self.config.lease_seconds / 2
         while True:
             try:
                 return action()
             except DatabaseError as exc:
                 connections[self.using].close()
-                if self.clock() > deadline:
+                if self.clock() > deadline or self.stop_event.is_set():
                     raise
                 logger.warning("database unavailable while settling a batch, retrying: %s", exc)
-                time.sleep(0.5)
+                if self.stop_event.wait(0.5):
+                    raise
 
     def _record(self, outcome: BatchOutcome, failures: list[tuple[ClaimedRow, str]]) -> None:
-        self.published_total += outcome.published
-        self._last_batch_at = timezone.now()
+        self.progress.published_total += outcome.published
+        self.progress.last_batch_at = timezone.now()
         self.metrics.published.inc(outcome.published)
         self.metrics.publish_failures.inc(len(failures))
         self.metrics.dead.inc(outcome.dead)
@@ -217,17 +222,24 @@ class Relay:
                 if outcome.claimed == 0:
                     break
         if housekeeping:
-            self.housekeeping(force=True)
+            self.housekeeper.run_once(force=True)
         return total
 
     def run(self) -> None:
         """Loop until ``stop()``: batches back to back while there is work, else wait for a wake-up."""
         logger.info(json.dumps({"event": "outbox.relay_started", "relay": self.relay_id}))
+        self.housekeeper.start()
+        try:
+            self._loop()
+        finally:
+            self.housekeeper.stop()
+        logger.info(json.dumps({"event": "outbox.relay_stopped", "relay": self.relay_id}))
+
+    def _loop(self) -> None:
         polled = False  # whether the wait before this claim timed out without a wake-up
         while not self.stop_event.is_set():
             try:
                 outcome = self.step()
-                self.housekeeping()
             except DatabaseError as exc:
                 logger.warning("database unavailable, retrying: %s", exc)
                 connections[self.using].close()
@@ -240,61 +252,8 @@ class Relay:
             if outcome.claimed < self.config.batch_size:
                 polled = not self.wake_event.wait(self.config.poll_interval)
                 self.wake_event.clear()
-        self.housekeeping(force=True, stopping=True)
-        logger.info(json.dumps({"event": "outbox.relay_stopped", "relay": self.relay_id}))
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand and return."""
         self.stop_event.set()
         self.wake_event.set()
-
-    # --- heartbeat, retention, gauges ----------------------------------------------------
-
-    def housekeeping(self, *, force: bool = False, stopping: bool = False) -> None:
-        """Heartbeat and gauges every HEARTBEAT_INTERVAL, retention every RETENTION_INTERVAL."""
-        now = self.clock()
-        try:
-            if force or now >= self._next_heartbeat:
-                self._next_heartbeat = now + self.config.heartbeat_interval
-                self.heartbeat(stopping=stopping)
-                for state, count in store.outbox_rows_by_state(using=self.using).items():
-                    self.metrics.rows.labels(state=state).set(count)
-                self.metrics.oldest_pending_age.set(store.outbox_oldest_pending_age(using=self.using))
-            if now >= self._next_retention:
-                self._next_retention = now + self.config.retention_interval
-                purged = store.outbox_rows_purge_published(
-                    older_than=timedelta(seconds=self.config.retention_seconds),
-                    batch=self.config.retention_batch,
-                    using=self.using,
-                )
-                if purged:
-                    logger.info(json.dumps({"event": "outbox.retention", "relay": self.relay_id, "deleted": purged}))
-        except DatabaseError as exc:
-            if stopping:
-                logger.warning("could not write the final heartbeat: %s", exc)
-                return
-            raise
-
-    def heartbeat(self, *, stopping: bool = False) -> None:
-        """Record that this relay is alive (and when it last finished a batch)."""
-        now = timezone.now()
-        with transaction.atomic(using=self.using):
-            OutboxRelay.objects.using(self.using).update_or_create(
-                relay_id=self.relay_id,
-                defaults={
-                    "hostname": socket.gethostname()[:255],
-                    "pid": os.getpid(),
-                    "last_beat_at": now,
-                    "last_batch_at": self._last_batch_at,
-                    "published_total": self.published_total,
-                    "stopped_at": now if stopping else None,
-                },
-                create_defaults={
-                    "hostname": socket.gethostname()[:255],
-                    "pid": os.getpid(),
-                    "started_at": now,
-                    "last_beat_at": now,
-                    "last_batch_at": self._last_batch_at,
-                    "published_total": self.published_total,
-                },
-            )

@@ -85,6 +85,7 @@ def outbox_event_write(
     write rather than the relay. Raises OutboxWriteOutsideTransaction when no transaction is
     open on ``using``, and UnknownEventType / InvalidPayload from the contracts.
     """
+    _transaction_required(event_type, using)
     spec = event_spec(event_type)
     headers: dict[str, str] = {}
     correlation_id = correlation_id_get()
@@ -111,6 +112,7 @@ def outbox_event_reissue(*, original: OutboxEvent, using: str = DEFAULT_DB_ALIAS
     An operator's forced reprocessing: the consumer sees a new event. Written like every event
     (the caller's transaction, the database's clock, the relays woken on commit).
     """
+    _transaction_required(original.event_type, using)
     return _row_insert(
         {
             "event_type": original.event_type,
@@ -126,6 +128,13 @@ def outbox_event_reissue(*, original: OutboxEvent, using: str = DEFAULT_DB_ALIAS
     )
 
 
+def _transaction_required(event_type: str, using: str) -> None:
+    if not connections[using].in_atomic_block:
+        raise OutboxWriteOutsideTransaction(
+            f"{event_type} must be written inside transaction.atomic() together with its change"
+        )
+
+
 def _row_insert(event: dict[str, Any], *, using: str) -> uuid.UUID:
     """Insert one pending row, due now, and wake the relays on commit; the one write of every event.
 
@@ -133,10 +142,6 @@ def _row_insert(event: dict[str, Any], *, using: str) -> uuid.UUID:
     database adapters rather than an ORM ``create()``, which costs several times the round trip.
     """
     connection = connections[using]
-    if not connection.in_atomic_block:
-        raise OutboxWriteOutsideTransaction(
-            f"{event['event_type']} must be written inside transaction.atomic() together with its change"
-        )
     now = timezone.now()  # only off PostgreSQL, where the database's clock fills these columns
     event_id = uuid.uuid4()
     row = {

@@ -70,8 +70,8 @@ def database_settings(url: str) -> dict[str, Any]:
     # without prepared-statement support need DATABASE_PREPARED_STATEMENTS=false.
     prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
     config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5 if prepared else None}
-    # No per-message health-check query: a broken connection fails the message, which Dramatiq
-    # retries, and close_old_connections() then discards the connection.
+    # No per-message health-check query: a connection a restart killed is found by the statement
+    # that meets it, which runs again on a new connection (notifications.db), not failing its message.
     return config
 
 
@@ -125,6 +125,8 @@ NOTIFIER = {
     "WEBHOOK_ALLOW_LOOPBACK": False,
     #: Dramatiq retries of a message whose processing failed (then it is dead-lettered).
     "MESSAGE_MAX_RETRIES": env.int("NOTIFIER_MESSAGE_MAX_RETRIES", default=5),
+    #: Seconds a message waits for a database connection lost mid-message (a restart) to come back.
+    "DB_RECONNECT_SECONDS": env.float("NOTIFIER_DB_RECONNECT_SECONDS", default=10.0),
     #: Dramatiq's first retry backoff, in milliseconds.
     "MESSAGE_MIN_BACKOFF_MS": env.int("NOTIFIER_MESSAGE_MIN_BACKOFF_MS", default=1000),
     #: Milliseconds a dead worker's unacked messages wait before redelivery (Dramatiq heartbeat).

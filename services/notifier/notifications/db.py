@@ -1,0 +1,60 @@
+"""Database calls that outlive a PostgreSQL restart: a dead pooled connection is replaced, not blamed
+on the message that happened to use it first.
+
+After a restart every connection a worker thread keeps (``CONN_MAX_AGE``) is dead, and Django
+finds out only when a statement fails. ``on_fresh_connection`` runs the call again on a new
+connection when, and only when, the failure was the connection's: within a bound, so a database
+that stays down still fails the message (which Dramatiq then retries later).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: First wait before trying again on a new connection, in seconds (doubles, up to a second).
+_FIRST_WAIT = 0.05
+
+
+def connection_lost() -> bool:
+    """Whether this thread's database connection is gone: closed, or no longer answering."""
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:
+        return True
+
+
+def on_fresh_connection(action: Callable[[], T], *, within: float | None = None) -> T:
+    """Run ``action``; when it fails because the connection died, run it again on a new one.
+
+    Tries for up to ``within`` seconds (``NOTIFIER["DB_RECONNECT_SECONDS"]``), then raises the
+    last error. Any other error, and any error inside an outer transaction, propagates at once.
+    ``action`` must be safe to run again after a failure (its own transaction, or idempotent).
+    """
+    if within is None:
+        within = float(settings.NOTIFIER["DB_RECONNECT_SECONDS"])
+    deadline = time.monotonic() + within
+    wait = _FIRST_WAIT
+    while True:
+        try:
+            return action()
+        except (OperationalError, InterfaceError) as exc:
+            if connection.in_atomic_block or not connection_lost():
+                raise
+            connection.close()
+            if time.monotonic() + wait > deadline:
+                raise
+            logger.warning("database connection lost (%s); trying again on a new one", str(exc).strip()[:200])
+            time.sleep(wait)
+            wait = min(wait * 2, 1.0)

@@ -1,0 +1,95 @@
+"""A PostgreSQL restart under a steady stream: no message fails for it, none is lost (guarantee 4)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import uuid
+
+import psycopg
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from codegen_contracts import EVENTS_QUEUE, envelope_to_builtins
+from devinfra.postgres import PostgresServer
+from tests.notifier.conftest import envelope, events_message, generation_payload
+from tests.support import NOTIFIER_MANAGE, REPO, Processes, wait_for
+
+#: Messages of the stream, and how many a second.
+COUNT, RATE = 900, 150
+
+
+def _rows(url: str, sql: str) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_postgresql_restart_fails_no_message_and_loses_none(notifier_redis, smtp_sink, tmp_path):
+    # given a worker (2 processes × 8 threads) keeping its connections, on a cluster of its own
+    pg = PostgresServer().start()
+    stream: threading.Thread | None = None
+    processes: Processes | None = None
+    try:
+        url = pg.create_database("notifier_restart")
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "notifier_service.settings.test",
+            "DATABASE_URL": url,
+            "DATABASE_CONN_MAX_AGE": "600",
+            "REDIS_URL": notifier_redis,
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "notifier")]),
+            "PYTHONUNBUFFERED": "1",
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_sink.port),
+            "NOTIFIER_MESSAGE_MIN_BACKOFF_MS": "100",
+        }
+        processes = Processes(env, tmp_path)
+        migrated = processes.run([sys.executable, str(NOTIFIER_MANAGE), "migrate", "-v0"])
+        assert migrated.returncode == 0, migrated.stderr
+        worker = processes.worker("notifications.worker", processes=2, threads=8)
+        wait_for(lambda: processes.output(worker).count("Worker process is ready") == 2, what="workers up")
+
+        # when a steady stream of events flows, and PostgreSQL restarts in the middle of it
+        event_ids: list[str] = []
+
+        def produce() -> None:
+            broker = RedisBroker(url=notifier_redis)
+            broker.declare_queue(EVENTS_QUEUE)
+            started = time.monotonic()
+            for n in range(COUNT):
+                event = envelope(
+                    payload=generation_payload(webhook_url=None), event_id=uuid.uuid4(), aggregate_id=str(n)
+                )
+                broker.enqueue(events_message(envelope_to_builtins(event), str(event.event_id)))
+                event_ids.append(str(event.event_id))
+                time.sleep(max(0.0, started + (n + 1) / RATE - time.monotonic()))
+            broker.close()
+
+        stream = threading.Thread(target=produce)
+        stream.start()
+        wait_for(lambda: _rows(url, "SELECT count(*) FROM notifier_inbox")[0][0] >= COUNT // 3, what="a third in")
+        pg.stop_keep()
+        pg.start_again()
+        stream.join()
+        stream = None
+
+        # then every event is taken in once, and no message failed (none counted, none dead-lettered)
+        wait_for(lambda: _rows(url, "SELECT count(*) FROM notifier_inbox")[0][0] >= COUNT, timeout=60, what="all in")
+        assert {e for (e,) in _rows(url, "SELECT event_id::text FROM notifier_inbox")} == set(event_ids)
+        assert _rows(url, "SELECT count(*) FROM notifier_notification")[0][0] == COUNT
+        assert _rows(url, "SELECT message_id, last_error FROM notifier_poison_message") == []
+        client = redis.Redis.from_url(notifier_redis)
+        assert client.hlen(f"dramatiq:{EVENTS_QUEUE}.XQ.msgs") == 0
+        wait_for(lambda: len(smtp_sink.messages) >= COUNT, timeout=60, what="every e-mail sent")
+        output = processes.output(worker)
+        assert "Failed to process message" not in output, output[-3000:]
+        assert "database connection lost" in output  # the restart did reach the worker's connections
+    finally:
+        if stream is not None:
+            stream.join()
+        if processes is not None:
+            processes.stop_all()
+        pg.stop()
