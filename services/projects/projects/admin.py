@@ -8,7 +8,7 @@ from django import forms
 from django.contrib import admin
 
 from projects.errors import ProjectsError
-from projects.lifecycle import MACHINES, export_creation_check
+from projects.lifecycle import export_creation_check, status_change
 from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
 
 
@@ -24,10 +24,9 @@ class EventedAdminForm(forms.ModelForm):
         old_status = None
         if self.instance.pk is not None:
             old_status = model._base_manager.filter(pk=self.instance.pk).values_list("status", flat=True).first()
-            if old_status == new_status:
-                return cleaned
         try:
-            MACHINES[model].check(old_status, new_status)
+            # the lifecycle's own rule; the save checks it again under the row lock
+            status_change(model, old_status, new_status, explicit=False)
         except ProjectsError as exc:
             self.add_error("status", str(exc))
         if model is RepositoryExport and self.instance.pk is None and cleaned.get("generated_project"):

@@ -1,12 +1,23 @@
 """What happens around every save of the projects models; ``signals.py`` hands off to these.
 
-Evented models: the current row is read under a row lock, the status change is checked against
-its state machine, and the event is written to the outbox in the same transaction. Files: the
-generated project's totals move by exactly the change, with one UPDATE per file (O(1)).
+One status change, read in order (every path — REST, admin, commands, a bare ``save()`` — goes so):
+
+1. A service asks for it: ``evented_transition(instance, to_status=...)`` sets the status and
+   marks the save as an explicit request (asking for the status the row already has is then
+   invalid), then calls ``save()``. A plain ``save()`` skips this step.
+2. ``EventedModel.save()`` opens the transaction.
+3. ``pre_save`` → ``evented_pre_save``: reads the stored row under a row lock, asks
+   ``status_change`` whether the machine allows the change, and notes the checked change.
+4. Django writes the row.
+5. ``post_save`` → ``evented_post_save``: writes the outbox row for the change noted in step 3.
+
+Steps 1, 3 and 5 hand over through one record on the instance, ``Handoff`` (``handoff()``), which
+step 5 clears. Files: the generated project's totals move by exactly the change, one UPDATE per file.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Model, QuerySet
@@ -23,38 +34,68 @@ MACHINES: dict[type[EventedModel], StateMachine] = {
     RepositoryExport: EXPORT_MACHINE,
 }
 
-_TRANSITION_ATTR = "_outbox_transition"
-_EXPLICIT_ATTR = "_outbox_explicit_transition"
+
+@dataclass
+class Handoff:
+    """What one save of an evented model carries from the service to ``post_save``.
+
+    ``explicit``: a service asked for ``to_status`` (step 1). ``from_status`` / ``to_status``: the
+    change ``pre_save`` checked, to be written as an event (``recorded``), none if nothing changed.
+    """
+
+    explicit: bool = False
+    recorded: bool = False
+    from_status: str | None = None
+    to_status: str = ""
+
+
+_HANDOFF_ATTR = "_lifecycle_handoff"
+
+
+def handoff(instance: EventedModel) -> Handoff:
+    """The instance's hand-off record for the save in progress (a fresh one if none)."""
+    record = instance.__dict__.get(_HANDOFF_ATTR)
+    if record is None:
+        record = instance.__dict__[_HANDOFF_ATTR] = Handoff()
+    return record
+
+
+def status_change(model: type[EventedModel], from_status: str | None, to_status: str, *, explicit: bool) -> bool:
+    """Whether ``from_status → to_status`` is a change to record; raise InvalidTransition if forbidden.
+
+    ``from_status`` None is a creation. The same status is no change, unless it was ``explicit``ly
+    asked for, which is then invalid (of several identical concurrent requests one wins).
+    """
+    if from_status is not None and from_status == to_status and not explicit:
+        return False
+    MACHINES[model].check(from_status, to_status)
+    return True
 
 
 def evented_transition(instance: EventedModel, *, to_status: str, update_fields: list[str]) -> None:
-    """Save ``instance`` as an explicit request to move to ``to_status``.
-
-    Unlike a plain ``save()``, asking for the status the row already has is an invalid
-    transition: of several concurrent identical requests exactly one succeeds.
-    """
+    """Save ``instance`` as an explicit request to move to ``to_status`` (step 1)."""
     instance.status = to_status
-    setattr(instance, _EXPLICIT_ATTR, True)
+    handoff(instance).explicit = True
     try:
         instance.save(update_fields=["status", *update_fields])
     finally:
-        setattr(instance, _EXPLICIT_ATTR, False)
+        instance.__dict__.pop(_HANDOFF_ATTR, None)
 
 
 def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) -> None:
-    """Lock the stored row, check the status change and note it for ``evented_post_save``.
+    """Lock the stored row, check the status change and note it for ``evented_post_save`` (step 3).
 
     Raises InvalidTransition (a ValueError) for a change the state machine forbids.
     """
-    setattr(instance, _TRANSITION_ATTR, None)
+    record = handoff(instance)
+    record.recorded = False
     model = type(instance)
-    machine = MACHINES[model]
     if instance._state.adding:
-        machine.check(None, instance.status)
+        status_change(model, None, instance.status, explicit=record.explicit)
         if isinstance(instance, RepositoryExport):
             export_creation_check(instance, using=using)
         instance.event_sequence = 1
-        setattr(instance, _TRANSITION_ATTR, (None, instance.status))
+        record.recorded, record.from_status, record.to_status = True, None, instance.status
         return
     if update_fields is not None and "status" not in update_fields:
         return
@@ -65,24 +106,23 @@ def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) 
     for name in model.externally_maintained_fields:
         setattr(instance, name, current[name])
     instance.event_sequence = current["event_sequence"]
-    if current["status"] == instance.status and not getattr(instance, _EXPLICIT_ATTR, False):
+    if not status_change(model, current["status"], instance.status, explicit=record.explicit):
         return
-    machine.check(current["status"], instance.status)
     instance.event_sequence += 1
-    setattr(instance, _TRANSITION_ATTR, (current["status"], instance.status))
+    record.recorded, record.from_status, record.to_status = True, current["status"], instance.status
 
 
 def evented_post_save(instance: EventedModel, *, using: str) -> None:
-    """Write the outbox row for the status change ``evented_pre_save`` noted, if any."""
-    transition = getattr(instance, _TRANSITION_ATTR, None)
-    if transition is None:
+    """Write the outbox row for the status change ``evented_pre_save`` noted, if any (step 5)."""
+    record = handoff(instance)
+    if not record.recorded:
         return
-    setattr(instance, _TRANSITION_ATTR, None)
+    record.recorded = False
     if isinstance(instance, GeneratedProject):
-        event_type, payload = generation_event(instance, transition[0])
+        event_type, payload = generation_event(instance, record.from_status)
     else:
         assert isinstance(instance, RepositoryExport)
-        event_type, payload = export_event(instance, transition[0])
+        event_type, payload = export_event(instance, record.from_status)
     outbox_event_write(
         event_type=event_type,
         aggregate_id=instance.pk,
