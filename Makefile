@@ -55,7 +55,7 @@ test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL and Redis)
 lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict shared/codegen_contracts
+	$(BIN)/mypy --strict shared/codegen_contracts shared/codegen_config
 	$(BIN)/mypy services/projects/projects services/projects/outbox services/projects/projects_service devinfra
 	$(BIN)/mypy services/notifier/notifications services/notifier/notifier_service
 

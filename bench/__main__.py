@@ -36,7 +36,7 @@ def arguments() -> argparse.Namespace:
 def run_all(
     args: argparse.Namespace, postgres: PostgresServer, database_url: str, redis_url: str
 ) -> tuple[list[Result], list[Measurement]]:
-    from bench import notifier_workloads, relay_workloads
+    from bench import memory_workloads, notifier_workloads, relay_workloads
     from bench.projects_workloads import projects_workloads
 
     def wanted(name: str) -> bool:
@@ -59,7 +59,7 @@ def run_all(
     run(relay_workloads.bloat_workload(15.0 if args.quick else 60.0, 10_000, redis_url), min(args.rounds, 3))
     if wanted("latency"):
         print("measuring commit-to-queue latency", flush=True)
-        seconds = 5.0 if args.quick else 15.0
+        seconds = 15.0 if args.quick else 30.0  # 3,000 / 6,000 events at 200/s: enough for a p99
         measurements += relay_workloads.latency_measurements(database_url, redis_url, seconds=seconds)
     if wanted("scale"):
         print("measuring 1, 2 and 4 relays", flush=True)
@@ -70,8 +70,12 @@ def run_all(
         measurements += notifier_workloads.consume_measurements(postgres, redis_url, 5_000 if args.quick else 20_000)
     if wanted("e2e"):
         print("measuring end-to-end latency", flush=True)
-        seconds = 5.0 if args.quick else 15.0
+        seconds = 15.0 if args.quick else 30.0
         measurements += notifier_workloads.e2e_latency_measurements(postgres, database_url, redis_url, seconds)
+    if wanted("rss"):
+        print("measuring memory growth under steady load", flush=True)
+        count, warmup = (30_000, 10_000) if args.quick else (100_000, 20_000)
+        measurements += memory_workloads.rss_growth_measurements(postgres, database_url, redis_url, count, warmup)
     return results, measurements
 
 

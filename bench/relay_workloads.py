@@ -4,6 +4,7 @@ latency, scaling over several relays, and throughput while vacuum is held back."
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import statistics
@@ -252,6 +253,34 @@ def _queue_watch(redis_url: str, arrived: dict[str, float], stop: threading.Even
         arrived[json.loads(watcher.hget(f"{QUEUE}.msgs", item[1]))["message_id"]] = seen
 
 
+def _wait_listening(mode: str, redis_url: str, timeout: float = 30.0) -> None:
+    """Wait until a relay's wake-up listener is subscribed (a fixed 1 s more with ``none``: its first claim)."""
+    from outbox.wakeup import NOTIFY_CHANNEL, REDIS_CHANNEL
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if mode == "none":
+            time.sleep(1.0)
+            return
+        if mode == "redis":
+            client = redis.Redis.from_url(redis_url)
+            listening = client.pubsub_numsub(REDIS_CHANNEL)[0][1] >= 1
+            client.close()
+        else:
+            with _cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE query = %s", [f"LISTEN {NOTIFY_CHANNEL}"])
+                listening = cursor.fetchone()[0] >= 1
+        if listening:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"no relay listening for {mode} wake-ups after {timeout} s")
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """The ``fraction`` quantile of ascending values (nearest rank)."""
+    return sorted_values[max(0, math.ceil(len(sorted_values) * fraction) - 1)]
+
+
 def _latencies(mode: str, database_url: str, redis_url: str, seconds: float, rate: float) -> list[float]:
     """Milliseconds from commit to the message landing on the queue, one per event, in order.
 
@@ -272,7 +301,7 @@ def _latencies(mode: str, database_url: str, redis_url: str, seconds: float, rat
     arrived: dict[str, float] = {}
     with override_settings(OUTBOX={**settings.OUTBOX, "WAKEUP": mode}):
         relays = _start_relays(1, _env(database_url, redis_url, OUTBOX_POLL_INTERVAL="1"))
-        time.sleep(2.0)
+        _wait_listening(mode, redis_url)
         stop = threading.Event()
         watcher = threading.Thread(target=_queue_watch, args=(redis_url, arrived, stop))
         watcher.start()
@@ -301,13 +330,15 @@ def _latencies(mode: str, database_url: str, redis_url: str, seconds: float, rat
 def latency_measurements(database_url: str, redis_url: str, seconds: float, rate: float = 200.0) -> list[Measurement]:
     """Commit → message on the queue at ``rate`` events/s, with each wake-up mode and with none."""
     results = []
-    for mode, p50_target, p99_target in [("notify", 10.0, 50.0), ("redis", 10.0, 50.0), ("none", None, None)]:
+    for mode, p50_target, p99_target in [("notify", 10.0, 20.0), ("redis", 10.0, 20.0), ("none", None, None)]:
         latencies = _latencies(mode, database_url, redis_url, seconds, rate)
-        p50 = statistics.median(latencies)
-        p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
         note = f"{len(latencies)} events at {rate:.0f}/s, wake-up {mode}" + (", poll 1 s" if mode == "none" else "")
-        results.append(Measurement(f"latency_p50_wakeup_{mode}", p50, "ms", p50_target and ("<=", p50_target), note))
-        results.append(Measurement(f"latency_p99_wakeup_{mode}", p99, "ms", p99_target and ("<=", p99_target), note))
+        for name, value, target in [
+            ("p50", statistics.median(latencies), p50_target),
+            ("p99", percentile(latencies, 0.99), p99_target),
+            ("p99.9", percentile(latencies, 0.999), None),
+        ]:
+            results.append(Measurement(f"latency_{name}_wakeup_{mode}", value, "ms", target and ("<=", target), note))
     return results
 
 

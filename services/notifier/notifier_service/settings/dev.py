@@ -1,11 +1,13 @@
 """Development settings: SQLite in var/, e-mail to the console, webhooks may go to loopback."""
 
+from codegen_config import env_str
+
 from notifier_service.settings.base import *  # noqa: F403
-from notifier_service.settings.base import NOTIFIER, REPO_DIR, env
+from notifier_service.settings.base import NOTIFIER, REPO_DIR
 
 DEBUG = True
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="notifier-dev-insecure-key")
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "notifier-dev-insecure-key")
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 NOTIFIER["WEBHOOK_SECRET"] = NOTIFIER["WEBHOOK_SECRET"] or "dev-webhook-secret-0123456789abcdef"
 NOTIFIER["WEBHOOK_ALLOW_LOOPBACK"] = True
 (REPO_DIR / "var").mkdir(exist_ok=True)

@@ -1,11 +1,13 @@
 """Test settings: PostgreSQL or SQLite from DATABASE_URL, SMTP and webhooks to loopback sinks."""
 
+from codegen_config import env_bool, env_str
+
 from notifier_service.settings.base import *  # noqa: F403
-from notifier_service.settings.base import NOTIFIER, database_settings, env
+from notifier_service.settings.base import NOTIFIER, database_settings
 
 SECRET_KEY = "notifier-test-key"
 # PostgreSQL started by the test suite (its fixtures fill in host and port), unless given.
-DATABASES = {"default": database_settings(env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:1/notifier"))}
+DATABASES = {"default": database_settings(env_str("DATABASE_URL", "postgres://postgres@127.0.0.1:1/notifier"))}
 NOTIFIER["WEBHOOK_SECRET"] = NOTIFIER["WEBHOOK_SECRET"] or "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-NOTIFIER["WEBHOOK_ALLOW_LOOPBACK"] = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=True)
+NOTIFIER["WEBHOOK_ALLOW_LOOPBACK"] = env_bool("WEBHOOK_ALLOW_LOOPBACK", True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

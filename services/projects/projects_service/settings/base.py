@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
-
-from projects_service.env import env_bool, env_float, env_int, env_list, env_str
+from codegen_config import database_settings, env_float, env_int, env_list, env_str
 
 #: The services/projects directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -65,22 +63,10 @@ TEMPLATES = [
 
 
 def database_from_url(url: str) -> dict[str, Any]:
-    """Build a DATABASES entry from a URL; SQLite gets immediate transactions and a busy timeout."""
-    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60)))
-    if config["ENGINE"] == "django.db.backends.sqlite3":
-        # BEGIN IMMEDIATE takes the write lock up front, so two writers never both read the old
-        # status and then race to write: SQLite's stand-in for SELECT ... FOR UPDATE.
-        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
-        config["CONN_MAX_AGE"] = 0
-    else:
-        config["CONN_HEALTH_CHECKS"] = True
-        # Statements on server-binding cursors are prepared after 5 uses. Only the outbox INSERT
-        # uses one (0.3 ms instead of 0.5 ms per evented write); Django's own queries keep
-        # client-side binding. Poolers in transaction mode without prepared-statement support
-        # need DATABASE_PREPARED_STATEMENTS=false.
-        prepared = env_bool("DATABASE_PREPARED_STATEMENTS", True)
-        config["OPTIONS"] = {"prepare_threshold": 5 if prepared else None}
-    return config
+    """This service's database from ``url``: client-side binding except the outbox INSERT's own
+    server-binding cursor (prepared: 0.3 ms instead of 0.5 ms per evented write), and kept connections
+    health-checked before each request."""
+    return database_settings(url, server_side_binding=False, health_checks=True)
 
 
 DATABASES = {

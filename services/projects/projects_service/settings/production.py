@@ -1,6 +1,7 @@
 """Production settings: every secret from the environment, HTTPS assumed, `check --deploy` clean."""
 
-from projects_service.env import env_bool, env_int, env_str
+from codegen_config import env_bool, env_int, env_str
+
 from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = False

@@ -1,6 +1,7 @@
 """Test settings: PostgreSQL started by the test suite (its fixtures fill in host and port)."""
 
-from projects_service.env import env_str
+from codegen_config import env_str
+
 from projects_service.settings.base import *  # noqa: F403
 from projects_service.settings.base import database_from_url
 

@@ -1,4 +1,4 @@
-"""Reading configuration from environment variables, the one helper every settings module uses."""
+"""Reading configuration from environment variables, with errors that name the variable and the reason."""
 
 from __future__ import annotations
 

@@ -1,0 +1,11 @@
+"""How both services read their configuration from the environment: one helper, one database-URL rule.
+
+For Django settings modules only; the event contracts (``codegen_contracts``) never import it.
+"""
+
+from __future__ import annotations
+
+from codegen_config.database import database_settings
+from codegen_config.env import env_bool, env_float, env_int, env_list, env_str
+
+__all__ = ["database_settings", "env_bool", "env_float", "env_int", "env_list", "env_str"]
