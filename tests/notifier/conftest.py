@@ -79,34 +79,51 @@ def notifier_redis(redis_server: Any) -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture
-def workers(transactional_db: Any, notifier_redis: str, tmp_path: Any, smtp_sink: SmtpSink) -> Iterator[Any]:
-    """Starts `dramatiq notifications.worker` processes on the test database; stops them after."""
-    import os
-
+def notifier_database_url() -> str:
+    """URL of this test's notifier database, for processes (rows must be committed to be seen)."""
     from django.db import connection
 
-    from tests.support import REPO, Processes
-
     s = connection.settings_dict
-    env = {
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def worker_env(database_url: str, redis_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
+    """The environment of a notifier process on these servers, e-mail going to the SMTP sink."""
+    import os
+
+    from tests.support import REPO
+
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "notifier_service.settings.test",
-        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
-        "REDIS_URL": notifier_redis,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "notifier")]),
         "PYTHONUNBUFFERED": "1",
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_sink.port),
-        "WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        "WEBHOOK_TIMEOUT": "1",
-        "EMAIL_TIMEOUT": "2",
-        "NOTIFIER_SEND_ATTEMPTS": "3",
-        "NOTIFIER_SEND_MAX_WAIT": "0.1",
-        "NOTIFIER_MESSAGE_MIN_BACKOFF_MS": "100",
-        "NOTIFIER_MESSAGE_MAX_RETRIES": "2",
+        "EMAIL_PORT": str(smtp_port),
+        **extra,
     }
+
+
+@pytest.fixture
+def workers(transactional_db: Any, notifier_redis: str, tmp_path: Any, smtp_sink: SmtpSink) -> Iterator[Any]:
+    """Starts `dramatiq notifications.worker` processes on the test database; stops them after."""
+    from tests.support import Processes
+
+    env = worker_env(
+        notifier_database_url(),
+        notifier_redis,
+        smtp_sink.port,
+        WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        WEBHOOK_TIMEOUT="1",
+        EMAIL_TIMEOUT="2",
+        NOTIFIER_SEND_ATTEMPTS="3",
+        NOTIFIER_SEND_MAX_WAIT="0.1",
+        NOTIFIER_MESSAGE_MIN_BACKOFF_MS="100",
+        NOTIFIER_MESSAGE_MAX_RETRIES="2",
+    )
     running = Processes(env, tmp_path)
     yield running
     running.stop_all()

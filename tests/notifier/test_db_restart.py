@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -14,8 +13,8 @@ from dramatiq.brokers.redis import RedisBroker
 
 from codegen_contracts import EVENTS_QUEUE, envelope_to_builtins
 from devinfra.postgres import PostgresServer
-from tests.notifier.conftest import envelope, events_message, generation_payload
-from tests.support import NOTIFIER_MANAGE, REPO, Processes, wait_for
+from tests.notifier.conftest import envelope, events_message, generation_payload, worker_env
+from tests.support import NOTIFIER_MANAGE, Processes, wait_for
 
 #: Messages of the stream, and how many a second.
 COUNT, RATE = 900, 150
@@ -33,19 +32,9 @@ def test_postgresql_restart_fails_no_message_and_loses_none(notifier_redis, smtp
     processes: Processes | None = None
     try:
         url = pg.create_database("notifier_restart")
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "notifier_service.settings.test",
-            "DATABASE_URL": url,
-            "DATABASE_CONN_MAX_AGE": "600",
-            "REDIS_URL": notifier_redis,
-            "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "notifier")]),
-            "PYTHONUNBUFFERED": "1",
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": str(smtp_sink.port),
-            "NOTIFIER_MESSAGE_MIN_BACKOFF_MS": "100",
-        }
+        env = worker_env(
+            url, notifier_redis, smtp_sink.port, DATABASE_CONN_MAX_AGE="600", NOTIFIER_MESSAGE_MIN_BACKOFF_MS="100"
+        )
         processes = Processes(env, tmp_path)
         migrated = processes.run([sys.executable, str(NOTIFIER_MANAGE), "migrate", "-v0"])
         assert migrated.returncode == 0, migrated.stderr

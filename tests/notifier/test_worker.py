@@ -150,26 +150,13 @@ def test_a_burst_with_redeliveries_is_taken_in_together_with_one_effect_each(wor
 def test_the_worker_keeps_nothing_per_message(notifier_redis, smtp_sink, transactional_db):
     # given the worker's actor in a Dramatiq worker, warmed up (connections, caches, prepared statements)
     import json
-    import os
     import subprocess
     import sys
 
-    from django.db import connection
-
+    from tests.notifier.conftest import notifier_database_url, worker_env
     from tests.support import REPO
 
-    s = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "notifier_service.settings.test",
-        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
-        "REDIS_URL": notifier_redis,
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "notifier")]),
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_sink.port),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = worker_env(notifier_database_url(), notifier_redis, smtp_sink.port, LOG_LEVEL="WARNING")
     # when it takes in 3,000 more events (10% delivered twice, 10% with an e-mail)
     probe = subprocess.run(
         [sys.executable, "-m", "tests.notifier.memory_probe", "1000", "3000"],

@@ -109,3 +109,10 @@ def test_a_claim_reads_its_columns_by_name_the_same_on_both_paths():
         assert getattr(claimed.envelope, name) == getattr(orm.envelope, name), name
     assert json.loads(bytes(claimed.envelope.payload)) == json.loads(bytes(orm.envelope.payload))
     assert claimed.envelope.occurred_at == orm.envelope.occurred_at
+
+
+def test_a_postgresql_claim_returns_every_field_of_the_envelope():
+    from codegen_contracts import WIRE_FIELDS
+    from outbox.store import PG_WIRE_COLUMNS
+
+    assert tuple(PG_WIRE_COLUMNS) == WIRE_FIELDS

@@ -42,9 +42,7 @@ def on_fresh_connection(action: Callable[[], T], *, within: float | None = None)
     last error. Any other error, and any error inside an outer transaction, propagates at once.
     ``action`` must be safe to run again after a failure (its own transaction, or idempotent).
     """
-    if within is None:
-        within = float(settings.NOTIFIER["DB_RECONNECT_SECONDS"])
-    deadline = time.monotonic() + within
+    deadline: float | None = None  # set at the first failure: the hot path reads nothing
     wait = _FIRST_WAIT
     while True:
         try:
@@ -53,6 +51,10 @@ def on_fresh_connection(action: Callable[[], T], *, within: float | None = None)
             if connection.in_atomic_block or not connection_lost():
                 raise
             connection.close()
+            if deadline is None:
+                deadline = time.monotonic() + (
+                    float(settings.NOTIFIER["DB_RECONNECT_SECONDS"]) if within is None else within
+                )
             if time.monotonic() + wait > deadline:
                 raise
             logger.warning("database connection lost (%s); trying again on a new one", str(exc).strip()[:200])

@@ -21,3 +21,11 @@ class InvalidFilter(OutboxError, ValueError):
 
 class ReplayRefused(OutboxError):
     """A replay that may not run as asked (no reason given, nothing selected, no confirmation)."""
+
+
+class PublishError(OutboxError):
+    """A publish attempt failed for reasons that may pass (broker unreachable, out of memory)."""
+
+
+class RelayStopping(OutboxError):
+    """The relay was asked to stop while waiting between publish tries."""

@@ -15,6 +15,21 @@ class OutboxState(StrEnum):
     DEAD = "dead"
 
 
+#: The columns that hold an event's envelope (``codegen_contracts.wire`` names the fields they make:
+#: ``created_at`` is ``occurred_at``, ``headers["correlation_id"]`` is ``correlation_id``).
+ENVELOPE_COLUMNS = (
+    "event_id",
+    "event_type",
+    "schema_version",
+    "aggregate_type",
+    "aggregate_id",
+    "sequence",
+    "payload",
+    "headers",
+    "created_at",
+)
+
+
 class OutboxEvent(models.Model):
     """An event waiting to be published (pending), published, or given up on (dead).
 

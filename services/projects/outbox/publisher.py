@@ -18,13 +18,10 @@ from dramatiq.brokers.redis import RedisBroker
 
 from codegen_contracts import EVENTS_QUEUE
 from codegen_contracts.wire import enqueue_script_args, message_encode, wire_envelope_check
+from outbox.errors import PublishError
 from outbox.store import ClaimedRow
 
 logger = logging.getLogger(__name__)
-
-
-class PublishError(Exception):
-    """A publish attempt failed for reasons that may pass (broker unreachable, out of memory)."""
 
 
 @dataclass(frozen=True)

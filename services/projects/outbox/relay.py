@@ -28,19 +28,16 @@ from django.utils import timezone
 from codegen_contracts import ContractError
 from outbox import store
 from outbox.config import OutboxConfig
+from outbox.errors import PublishError, RelayStopping
 from outbox.housekeeping import Housekeeper, RelayProgress
 from outbox.metrics import RelayMetrics
-from outbox.publisher import DramatiqRedisPublisher, Prepared, PublishError, prepare
+from outbox.publisher import DramatiqRedisPublisher, Prepared, prepare
 from outbox.store import ClaimedRow
 from outbox.wakeup import MissedWakeups, wakeup_mode_effective
 
 logger = logging.getLogger("outbox.relay")
 
 T = TypeVar("T")
-
-
-class RelayStopping(Exception):
-    """The relay was asked to stop while waiting between publish tries."""
 
 
 @dataclass

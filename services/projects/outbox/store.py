@@ -22,7 +22,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from codegen_contracts.wire import WireEnvelope, wire_envelope_from_row
-from outbox.models import OutboxEvent, OutboxState
+from outbox.models import ENVELOPE_COLUMNS, OutboxEvent, OutboxState
 
 
 @dataclass(frozen=True)
@@ -72,20 +72,7 @@ RETURNING {", ".join(f"{expression} AS {name}" for name, expression in _PG_RETUR
 """
 
 #: The model fields an ORM claim reads (SQLite), converted to the wire's forms by ``_orm_wire_values``.
-_ORM_FIELDS = (
-    "id",
-    "event_id",
-    "event_type",
-    "schema_version",
-    "aggregate_type",
-    "aggregate_id",
-    "sequence",
-    "payload",
-    "headers",
-    "created_at",
-    "attempts",
-    "next_attempt_at",
-)
+_ORM_FIELDS = ("id", *ENVELOPE_COLUMNS, "attempts", "next_attempt_at")
 
 
 def _orm_wire_values(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,26 +14,11 @@ from django.utils import timezone
 from codegen_contracts import event_spec, payload_validate
 from outbox.correlation import correlation_id_get
 from outbox.errors import OutboxWriteOutsideTransaction
-from outbox.models import OutboxEvent, OutboxState
+from outbox.models import ENVELOPE_COLUMNS, OutboxEvent, OutboxState
 from outbox.wakeup import NOTIFY_CHANNEL, wakeup_after_commit, wakeup_mode
 
 #: Columns the writer fills, in the order of its INSERT.
-_COLUMNS = (
-    "event_id",
-    "event_type",
-    "schema_version",
-    "aggregate_type",
-    "aggregate_id",
-    "sequence",
-    "payload",
-    "headers",
-    "created_at",
-    "state",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "replay_of",
-)
+_COLUMNS = (*ENVELOPE_COLUMNS, "state", "attempts", "next_attempt_at", "last_error", "replay_of")
 
 
 #: Columns that take the database's clock on PostgreSQL, so app hosts' clocks never matter.
