@@ -9,9 +9,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from outbox.config import outbox_config
 from outbox.errors import InvalidFilter, ReplayRefused
 from outbox.filters import OutboxFilter, duration_parse, outbox_rows_matching
 from outbox.models import OutboxEvent
@@ -178,7 +178,7 @@ class Command(BaseCommand):
         older_than = (
             duration_parse(options["older_than"], name="--older-than")
             if options["older_than"]
-            else timedelta(seconds=settings.OUTBOX["RETENTION_SECONDS"])
+            else timedelta(seconds=outbox_config().retention_seconds)
         )
         if options["batch"] < 1:
             raise CommandError("--batch must be at least 1")
