@@ -22,7 +22,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from bench.harness import Measurement
-from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, enqueue_script_args
+from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, Envelope, enqueue_script_args, envelope_to_builtins
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -78,31 +78,29 @@ def _messages(count: int, duplicate_share: float) -> list[dramatiq.Message]:
     unique = int(count * (1 - duplicate_share))
     envelopes = []
     for i in range(unique):
-        event_id = str(uuid.uuid4())
-        envelopes.append(
-            {
-                "event_id": event_id,
-                "event_type": "generation.completed",
-                "schema_version": 1,
-                "occurred_at": datetime.now(UTC).isoformat(),
-                "aggregate_type": "generated_project",
-                "aggregate_id": str(i + 1),
-                "sequence": 3,
-                "correlation_id": None,
-                "payload": {
-                    "project_id": 1,
-                    "project_name": "bench",
-                    "owner_id": 1,
-                    "notification_email": None,
-                    "webhook_url": None,
-                    "generated_project_id": i + 1,
-                    "from_status": "generating",
-                    "to_status": "completed",
-                    "total_files": 10,
-                    "total_size": 1000,
-                },
-            }
+        envelope = Envelope(
+            event_id=uuid.uuid4(),
+            event_type="generation.completed",
+            schema_version=1,
+            occurred_at=datetime.now(UTC),
+            aggregate_type="generated_project",
+            aggregate_id=str(i + 1),
+            sequence=3,
+            correlation_id=None,
+            payload={
+                "project_id": 1,
+                "project_name": "bench",
+                "owner_id": 1,
+                "notification_email": None,
+                "webhook_url": None,
+                "generated_project_id": i + 1,
+                "from_status": "generating",
+                "to_status": "completed",
+                "total_files": 10,
+                "total_size": 1000,
+            },
         )
+        envelopes.append(envelope_to_builtins(envelope))
     envelopes += random.sample(envelopes, count - unique)
     random.shuffle(envelopes)
     return [

@@ -139,3 +139,11 @@ def test_processing_failures_are_counted_in_the_database(monkeypatch):
             event_consume(data, message=FakeMessage("m-3", retries=retries))
     record = PoisonMessage.objects.get(message_id="m-3")
     assert record.attempts == 3 and not record.dead_lettered
+
+
+def test_the_inbox_keeps_envelope_fields_by_their_names():
+    from codegen_contracts import Envelope
+    from notifications.inbox import INBOX_ENVELOPE_FIELDS
+
+    assert set(INBOX_ENVELOPE_FIELDS) <= set(Envelope.__struct_fields__)
+    assert all(InboxEvent._meta.get_field(name).column == name for name in INBOX_ENVELOPE_FIELDS)

@@ -58,20 +58,44 @@ def _plan(envelope: Envelope) -> _Plan:
     return _Plan(envelope, InboxStatus.PROCESSED.value, notice, deliveries)
 
 
+#: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
+#: the one list both intake paths (and the JSON the single statement is sent) are built from.
+INBOX_ENVELOPE_FIELDS: dict[str, str] = {
+    "event_id": "uuid",
+    "event_type": "text",
+    "aggregate_type": "text",
+    "aggregate_id": "text",
+    "sequence": "integer",
+    "occurred_at": "timestamptz",
+}
+_INBOX_COLUMNS = ", ".join(INBOX_ENVELOPE_FIELDS)
+#: What the single statement is sent per event besides the envelope's fields.
+_PG_EVENT_EXTRA = {
+    "status": "text",
+    "notify": "boolean",
+    "project_id": "bigint",
+    "recipient": "text",
+    "subject": "text",
+    "body": "text",
+}
+
+
+def _inbox_values(envelope: Envelope) -> dict[str, object]:
+    """The envelope's fields an inbox row keeps, by name."""
+    return {name: getattr(envelope, name) for name in INBOX_ENVELOPE_FIELDS}
+
+
 #: Every event of a batch in one statement: data-modifying CTEs insert the inbox rows (skipping event
 #: ids already there), then the notifications and deliveries of the rows that were new. The events
 #: and deliveries arrive as two JSON arrays (much cheaper to send than a dozen typed arrays); the
 #: statement answers with each new event id and its delivery ids.
-_PG_TAKE = """
+_PG_TAKE = f"""
 WITH input AS (
     SELECT * FROM json_to_recordset(%(events)s::json)
-        AS t(event_id uuid, event_type text, aggregate_type text, aggregate_id text, sequence integer,
-             occurred_at timestamptz, status text, notify boolean, project_id bigint, recipient text, subject text,
-             body text)
+        AS t({", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())})
 ), inbox AS (
-    INSERT INTO notifier_inbox (event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at,
-                                received_at, status)
-    SELECT event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at, now(), status FROM input
+    INSERT INTO notifier_inbox ({_INBOX_COLUMNS}, received_at, status)
+    SELECT {_INBOX_COLUMNS}, now(), status FROM input
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, event_id
 ), notification AS (
@@ -99,12 +123,7 @@ def _pg_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
         envelope, notice = plan.envelope, plan.notice
         events.append(
             {
-                "event_id": envelope.event_id,
-                "event_type": envelope.event_type,
-                "aggregate_type": envelope.aggregate_type,
-                "aggregate_id": envelope.aggregate_id,
-                "sequence": envelope.sequence,
-                "occurred_at": envelope.occurred_at,
+                **_inbox_values(envelope),
                 "status": plan.status,
                 "notify": notice is not None,
                 "project_id": notice.project_id if notice else 0,
@@ -132,21 +151,16 @@ def _inbox_insert(plan: _Plan) -> int | None:
     ON CONFLICT DO NOTHING makes a concurrent second delivery wait for the first transaction
     and then find the row, rather than fail.
     """
-    envelope = plan.envelope
+    values = [
+        InboxEvent._meta.get_field(name).get_db_prep_value(value, connection)
+        for name, value in _inbox_values(plan.envelope).items()
+    ]
+    placeholders = ", ".join(["%s"] * len(values))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {InboxEvent._meta.db_table} (event_id, event_type, aggregate_type, aggregate_id, sequence, "
-            "occurred_at, received_at, status) VALUES (%s, %s, %s, %s, %s, %s, CURRENT_TIMESTAMP, %s) "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            [
-                InboxEvent._meta.get_field("event_id").get_db_prep_value(envelope.event_id, connection),
-                envelope.event_type,
-                envelope.aggregate_type,
-                envelope.aggregate_id,
-                envelope.sequence,
-                InboxEvent._meta.get_field("occurred_at").get_db_prep_value(envelope.occurred_at, connection),
-                plan.status,
-            ],
+            f"INSERT INTO {InboxEvent._meta.db_table} ({_INBOX_COLUMNS}, received_at, status) "
+            f"VALUES ({placeholders}, CURRENT_TIMESTAMP, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+            [*values, plan.status],
         )
         row = cursor.fetchone()
     return None if row is None else int(row[0])
