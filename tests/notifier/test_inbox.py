@@ -142,8 +142,9 @@ def test_processing_failures_are_counted_in_the_database(monkeypatch):
 
 
 def test_the_inbox_keeps_envelope_fields_by_their_names():
-    from codegen_contracts import Envelope
     from notifications.inbox import INBOX_ENVELOPE_FIELDS
+
+    from codegen_contracts import Envelope
 
     assert set(INBOX_ENVELOPE_FIELDS) <= set(Envelope.__struct_fields__)
     assert all(InboxEvent._meta.get_field(name).column == name for name in INBOX_ENVELOPE_FIELDS)
