@@ -93,3 +93,26 @@ def test_bad_replay_requests_are_400(staff, dead_row, body, field):
 def test_schema_documents_the_outbox_endpoints(client):
     schema = client.get("/api/schema/").content.decode()
     assert "/api/v1/outbox/replay/" in schema and "/api/v1/outbox/stats/" in schema
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "reason"),
+    [
+        ("older_than=99999999999999999999d", "older_than", "at most 36525 days"),
+        ("older_than=1e400s", "older_than", "expected a number and a unit"),
+        ("until=2026-01-01T00:00:00%2B99:00", "until", "not a valid date-time"),
+        ("since=2026-02-30T00:00:00Z", "since", "day is out of range"),
+    ],
+)
+def test_out_of_range_filters_are_400_naming_the_parameter(staff, dead_row, query, field, reason):
+    response = staff.get(f"/api/v1/outbox/?{query}")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid" and reason in response.json()["fields"][field][0]
+
+
+def test_an_out_of_range_replay_filter_is_400_and_replays_nothing(staff, dead_row):
+    body = {"filter": {"state": "dead", "until": "2026-01-01T00:00:00+99:00"}, "reason": "x"}
+    response = staff.post("/api/v1/outbox/replay/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "until" in response.json()["detail"]
+    assert not OutboxReplay.objects.exists() and OutboxEvent.objects.get().state == "dead"

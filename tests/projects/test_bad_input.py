@@ -253,3 +253,21 @@ def test_unknown_export_status_is_400(api, generated_project):
     assert_rejected(response, 400, "status", "not a valid choice")
     export.refresh_from_db()
     assert export.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "reason"),
+    [
+        ("/api/v1/generated-projects/?project=9223372036854775808", "project", "less than or equal to"),
+        ("/api/v1/generated-projects/?project=1e19", "project", "whole number"),
+        ("/api/v1/generated-projects/?project=-1e19", "project", "whole number"),
+        ("/api/v1/generated-projects/?project=1.5", "project", "whole number"),
+        ("/api/v1/generated-projects/?project=0", "project", "greater than or equal to 1"),
+        ("/api/v1/exports/?generated_project=1e30", "generated_project", "whole number"),
+        ("/api/v1/exports/?generated_project=99999999999999999999", "generated_project", "less than or equal to"),
+    ],
+)
+def test_id_filters_beyond_a_database_id_are_400_naming_the_parameter(api, snapshot, url, field, reason):
+    before = snapshot()
+    assert_rejected(api.get(url), 400, field, reason)
+    assert snapshot() == before

@@ -18,6 +18,8 @@ from outbox.models import OutboxEvent, OutboxState
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The longest age a filter takes (a century): beyond it no row can match and the arithmetic overflows.
+_LONGEST = timedelta(days=36_525)
 
 
 def duration_parse(value: str, *, name: str) -> timedelta:
@@ -25,11 +27,20 @@ def duration_parse(value: str, *, name: str) -> timedelta:
     match = _DURATION.match(value.strip())
     if not match:
         raise InvalidFilter(f"{name}: expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    try:
+        duration = timedelta(seconds=float(match[1]) * _UNITS[match[2]])
+    except OverflowError:
+        duration = timedelta.max
+    if duration > _LONGEST:
+        raise InvalidFilter(f"{name}: at most {_LONGEST.days} days; got {value!r}")
+    return duration
 
 
 def _datetime(value: str, *, name: str) -> datetime:
-    parsed = parse_datetime(value.strip())
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError as exc:  # well formed, out of range: a UTC offset of 24 h or more, a 30th of February
+        raise InvalidFilter(f"{name}: not a valid date-time ({exc}); got {value!r}") from None
     if parsed is None:
         raise InvalidFilter(f"{name}: expected an ISO 8601 date-time, e.g. 2026-11-26T07:00:00Z; got {value!r}")
     return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
