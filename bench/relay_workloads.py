@@ -254,14 +254,13 @@ def _queue_watch(redis_url: str, arrived: dict[str, float], stop: threading.Even
 
 
 def _wait_listening(mode: str, redis_url: str, timeout: float = 30.0) -> None:
-    """Wait until a relay's wake-up listener is subscribed (a fixed 1 s more with ``none``: its first claim)."""
+    """Wait until a relay's wake-up listener is subscribed (nothing to wait for with ``none``)."""
     from outbox.wakeup import NOTIFY_CHANNEL, REDIS_CHANNEL
 
+    if mode == "none":
+        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if mode == "none":
-            time.sleep(1.0)
-            return
         if mode == "redis":
             client = redis.Redis.from_url(redis_url)
             listening = client.pubsub_numsub(REDIS_CHANNEL)[0][1] >= 1

@@ -91,7 +91,7 @@ class Housekeeper:
             connections[self.using].close()
 
     def run_once(self, *, force: bool = False, stopping: bool = False) -> None:
-        """Do what is due now (everything but retention when ``force``)."""
+        """Do what is due now: heartbeat and gauges (now, when ``force``), retention (never when ``stopping``)."""
         now = self.clock()
         if force or now >= self._next_heartbeat:
             self._next_heartbeat = now + self.config.heartbeat_interval

@@ -127,7 +127,7 @@ def _row_insert(event: dict[str, Any], *, using: str) -> uuid.UUID:
     database adapters rather than an ORM ``create()``, which costs several times the round trip.
     """
     connection = connections[using]
-    now = timezone.now()  # only off PostgreSQL, where the database's clock fills these columns
+    now = timezone.now()  # used off PostgreSQL only: there the database's clock fills these columns
     event_id = uuid.uuid4()
     row = {
         **event,

@@ -39,14 +39,13 @@ MACHINES: dict[type[EventedModel], StateMachine] = {
 class Handoff:
     """What one save of an evented model carries from the service to ``post_save``.
 
-    ``explicit``: a service asked for ``to_status`` (step 1). ``from_status`` / ``to_status``: the
-    change ``pre_save`` checked, to be written as an event (``recorded``), none if nothing changed.
+    ``explicit``: a service asked for the status the instance carries (step 1). ``recorded``: ``pre_save``
+    checked a change from ``from_status`` (None for a creation) to that status, to be written as an event.
     """
 
     explicit: bool = False
     recorded: bool = False
     from_status: str | None = None
-    to_status: str = ""
 
 
 _HANDOFF_ATTR = "_lifecycle_handoff"
@@ -95,7 +94,7 @@ def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) 
         if isinstance(instance, RepositoryExport):
             export_creation_check(instance, using=using)
         instance.event_sequence = 1
-        record.recorded, record.from_status, record.to_status = True, None, instance.status
+        record.recorded, record.from_status = True, None
         return
     if update_fields is not None and "status" not in update_fields:
         return
@@ -109,7 +108,7 @@ def evented_pre_save(instance: EventedModel, *, using: str, update_fields: Any) 
     if not status_change(model, current["status"], instance.status, explicit=record.explicit):
         return
     instance.event_sequence += 1
-    record.recorded, record.from_status, record.to_status = True, current["status"], instance.status
+    record.recorded, record.from_status = True, current["status"]
 
 
 def evented_post_save(instance: EventedModel, *, using: str) -> None:
