@@ -20,7 +20,7 @@ RUN_PROCESSES := $(if $(REDIS_URL),,redis) api relay notifier-worker notifier-ap
 run: export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run migrate test lint format bench constraints clean
+.PHONY: help venv run migrate test lint contracts format bench constraints clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +56,12 @@ lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict shared/codegen_contracts shared/codegen_config
+	$(BIN)/python -m devinfra.contracts_check check
 	$(BIN)/mypy services/projects/projects services/projects/outbox services/projects/projects_service devinfra
 	$(BIN)/mypy services/notifier/notifications services/notifier/notifier_service
+
+contracts: $(STAMP) ## Regenerate the event catalogue's JSON Schemas in shared/schemas/ (commit them)
+	$(BIN)/python -m devinfra.contracts_check write
 
 format: $(STAMP) ## Reformat and autofix with ruff
 	$(BIN)/ruff format .

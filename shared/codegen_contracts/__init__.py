@@ -17,12 +17,16 @@ from codegen_contracts.envelope import Envelope
 from codegen_contracts.errors import ContractError, InvalidEnvelope, InvalidPayload, UnknownEventType
 from codegen_contracts.events import (
     EVENT_TYPES,
+    EVENT_VERSIONS,
     EventSpec,
     ExportPayload,
     GenerationPayload,
     event_spec,
 )
 from codegen_contracts.messaging import EVENTS_ACTOR, EVENTS_QUEUE, envelope_to_builtins
+from codegen_contracts.reading import EventReading, ReadingOutcome, envelope_read
+from codegen_contracts.tracing import traceparent_parse
+from codegen_contracts.upcast import UPCASTERS, payload_upcast
 from codegen_contracts.wire import (
     WIRE_FIELDS,
     WireEnvelope,
@@ -37,14 +41,18 @@ __all__ = [
     "EVENTS_ACTOR",
     "EVENTS_QUEUE",
     "EVENT_TYPES",
+    "EVENT_VERSIONS",
+    "UPCASTERS",
     "WIRE_FIELDS",
     "ContractError",
     "Envelope",
+    "EventReading",
     "EventSpec",
     "ExportPayload",
     "GenerationPayload",
     "InvalidEnvelope",
     "InvalidPayload",
+    "ReadingOutcome",
     "UnknownEventType",
     "WireEnvelope",
     "WireMessage",
@@ -52,11 +60,14 @@ __all__ = [
     "envelope_decode",
     "envelope_encode",
     "envelope_from_builtins",
+    "envelope_read",
     "envelope_to_builtins",
     "event_spec",
     "message_encode",
+    "payload_upcast",
     "payload_validate",
     "payload_validate_json",
+    "traceparent_parse",
     "wire_envelope_check",
     "wire_envelope_from_row",
 ]

@@ -76,7 +76,7 @@ class ExportPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
 
 @dataclass(frozen=True)
 class EventSpec:
-    """One event type: its stable name, schema version, aggregate type and payload schema."""
+    """One version of one event type: its stable name, schema version, aggregate type and payload schema."""
 
     event_type: str
     version: int
@@ -84,9 +84,11 @@ class EventSpec:
     payload_type: type[msgspec.Struct]
 
 
-#: Every event type, by its stable name.
-EVENT_TYPES: dict[str, EventSpec] = {
-    spec.event_type: spec
+#: Every version of every event type, by (type, version). A version, once released, stays listed:
+#: events of it may still be queued, parked or replayed. Older versions reach the current one
+#: through ``codegen_contracts.upcast``.
+EVENT_VERSIONS: dict[tuple[str, int], EventSpec] = {
+    (spec.event_type, spec.version): spec
     for spec in (
         EventSpec(GENERATION_STARTED, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
         EventSpec(GENERATION_RUNNING, 1, AGGREGATE_GENERATED_PROJECT, GenerationPayload),
@@ -101,8 +103,21 @@ EVENT_TYPES: dict[str, EventSpec] = {
 }
 
 
+def current_versions() -> dict[str, EventSpec]:
+    """Each event type's current (highest) version, from ``EVENT_VERSIONS``."""
+    current: dict[str, EventSpec] = {}
+    for spec in EVENT_VERSIONS.values():
+        if spec.event_type not in current or spec.version > current[spec.event_type].version:
+            current[spec.event_type] = spec
+    return current
+
+
+#: Every event type, by its stable name, at its current version: what a producer writes.
+EVENT_TYPES: dict[str, EventSpec] = current_versions()
+
+
 def event_spec(event_type: str) -> EventSpec:
-    """Return the spec of ``event_type``; raise UnknownEventType when it is not catalogued."""
+    """Return the current spec of ``event_type``; raise UnknownEventType when it is not catalogued."""
     try:
         return EVENT_TYPES[event_type]
     except KeyError:

@@ -27,10 +27,11 @@ from codegen_contracts.events import event_spec
 from codegen_contracts.messaging import EVENTS_ACTOR, EVENTS_QUEUE
 
 
-class WireEnvelope(msgspec.Struct, frozen=True, kw_only=True):
+class WireEnvelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """``Envelope`` as it travels: the same fields in the same order, the payload as raw JSON.
 
-    ``event_id`` is the UUID as text and ``occurred_at`` RFC 3339 text with its zone.
+    ``event_id`` is the UUID as text and ``occurred_at`` RFC 3339 text with its zone. An optional
+    field without a value is left out, so a consumer that predates it reads the event as before.
     """
 
     event_id: str
@@ -41,6 +42,7 @@ class WireEnvelope(msgspec.Struct, frozen=True, kw_only=True):
     aggregate_id: str
     sequence: int
     correlation_id: str | None = None
+    traceparent: str | None = None
     payload: msgspec.Raw
 
 
@@ -78,6 +80,7 @@ def wire_envelope_from_row(row: Mapping[str, Any]) -> WireEnvelope:
         aggregate_id=row["aggregate_id"],
         sequence=row["sequence"],
         correlation_id=row["correlation_id"],
+        traceparent=row["traceparent"],
         payload=msgspec.Raw(payload.encode() if isinstance(payload, str) else payload),
     )
 

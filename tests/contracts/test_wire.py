@@ -43,6 +43,7 @@ ROW = {
     "aggregate_id": "3",
     "sequence": 1,
     "correlation_id": "req-1",
+    "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     "payload": json.dumps(PAYLOAD),
 }
 

@@ -250,6 +250,27 @@ def test_malformed_correlation_id_is_replaced(api, project):
     assert OutboxEvent.objects.get().headers["correlation_id"] == response["X-Correlation-ID"]
 
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    ("header", "recorded"),
+    [
+        (TRACEPARENT, TRACEPARENT),
+        (f"01{TRACEPARENT[2:]}-future-field", f"01{TRACEPARENT[2:]}"),  # a later version: its version-00 part
+        (f"{TRACEPARENT}-x", None),  # version 00 has nothing after the flags
+        ("ff" + TRACEPARENT[2:], None),  # version ff is invalid
+        ("00-" + "0" * 32 + TRACEPARENT[35:], None),  # an all-zero trace id is invalid
+        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", None),  # upper case is invalid
+        ("garbage", None),
+    ],
+)
+def test_the_requests_traceparent_is_recorded_in_the_event_when_valid(api, project, header, recorded):
+    api.post("/api/v1/generated-projects/", {"project": project.pk}, format="json", HTTP_TRACEPARENT=header)
+    headers = OutboxEvent.objects.get().headers
+    assert headers.get("traceparent") == recorded
+
+
 def test_health_probes_and_schema(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"

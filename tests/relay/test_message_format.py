@@ -14,6 +14,8 @@ from outbox.publisher import prepare
 from outbox.store import ClaimedRow
 from tests.relay.bulk import PAYLOAD
 
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
 
 def row(**changes) -> ClaimedRow:
     values = {
@@ -26,6 +28,7 @@ def row(**changes) -> ClaimedRow:
         "sequence": 1,
         "payload": json.dumps(PAYLOAD),
         "correlation_id": "req-9",
+        "traceparent": None,
         "occurred_at": "2026-11-26T06:40:00.123456Z",
         "attempts": 0,
         "due_at": datetime(2026, 11, 26, tzinfo=UTC),
@@ -98,14 +101,15 @@ def test_a_claim_reads_its_columns_by_name_the_same_on_both_paths():
     from tests.relay.bulk import pending_rows_insert
 
     pending_rows_insert(1)
-    OutboxEvent.objects.update(aggregate_id="agg-77", headers={"correlation_id": "corr-5"})
+    OutboxEvent.objects.update(aggregate_id="agg-77", headers={"correlation_id": "corr-5", "traceparent": TRACEPARENT})
     # when PostgreSQL claims it, and the ORM path reads it
     (claimed,) = outbox_rows_claim(limit=10, lease_seconds=30)
     orm = ClaimedRow.from_mapping(_orm_wire_values(OutboxEvent.objects.values(*_ORM_FIELDS).get()))
     # then both give the same envelope, field by field
     assert claimed.envelope.aggregate_id == "agg-77" and claimed.envelope.correlation_id == "corr-5"
+    assert claimed.envelope.traceparent == TRACEPARENT
     for name in ("event_id", "event_type", "schema_version", "aggregate_type", "aggregate_id", "sequence",
-                 "correlation_id"):  # fmt: skip
+                 "correlation_id", "traceparent"):  # fmt: skip
         assert getattr(claimed.envelope, name) == getattr(orm.envelope, name), name
     assert json.loads(bytes(claimed.envelope.payload)) == json.loads(bytes(orm.envelope.payload))
     assert claimed.envelope.occurred_at == orm.envelope.occurred_at

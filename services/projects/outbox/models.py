@@ -16,7 +16,8 @@ class OutboxState(StrEnum):
 
 
 #: The columns that hold an event's envelope (``codegen_contracts.wire`` names the fields they make:
-#: ``created_at`` is ``occurred_at``, ``headers["correlation_id"]`` is ``correlation_id``).
+#: ``created_at`` is ``occurred_at``, ``headers["correlation_id"]`` and ``headers["traceparent"]`` are
+#: ``correlation_id`` and ``traceparent``).
 ENVELOPE_COLUMNS = (
     "event_id",
     "event_type",

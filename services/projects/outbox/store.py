@@ -51,6 +51,7 @@ PG_WIRE_COLUMNS: dict[str, str] = {
     "aggregate_id": "o.aggregate_id",
     "sequence": "o.sequence",
     "correlation_id": "o.headers ->> 'correlation_id'",
+    "traceparent": "o.headers ->> 'traceparent'",
     "payload": "o.payload::text",
 }
 #: What a PostgreSQL claim returns: the envelope, and what the relay needs besides.
@@ -82,6 +83,7 @@ def _orm_wire_values(values: Mapping[str, Any]) -> dict[str, Any]:
         "event_id": str(values["event_id"]),
         "payload": json.dumps(values["payload"]),
         "correlation_id": (values["headers"] or {}).get("correlation_id"),
+        "traceparent": (values["headers"] or {}).get("traceparent"),
         "occurred_at": values["created_at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "due_at": values["next_attempt_at"],
     }

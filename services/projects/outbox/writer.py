@@ -12,7 +12,7 @@ from django.db.models import Field
 from django.utils import timezone
 
 from codegen_contracts import event_spec, payload_validate
-from outbox.correlation import correlation_id_get
+from outbox.correlation import correlation_id_get, traceparent_get
 from outbox.errors import OutboxWriteOutsideTransaction
 from outbox.models import ENVELOPE_COLUMNS, OutboxEvent, OutboxState
 from outbox.wakeup import NOTIFY_CHANNEL, wakeup_after_commit, wakeup_mode
@@ -76,6 +76,9 @@ def outbox_event_write(
     correlation_id = correlation_id_get()
     if correlation_id:
         headers["correlation_id"] = correlation_id
+    traceparent = traceparent_get()
+    if traceparent:
+        headers["traceparent"] = traceparent
     return _row_insert(
         {
             "event_type": event_type,
