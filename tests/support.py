@@ -80,10 +80,17 @@ class Processes:
         return subprocess.run(args, cwd=REPO, env={**self.env, **env}, capture_output=True, text=True, timeout=timeout)
 
     def worker(
-        self, module: str = "tests.relay.consumer_app", processes: int = 1, threads: int = 4, **env: str
+        self,
+        module: str = "tests.relay.consumer_app",
+        processes: int = 1,
+        threads: int = 4,
+        *,
+        also: tuple[str, ...] = (),
+        **env: str,
     ) -> subprocess.Popen[str]:
+        """Start ``dramatiq module *also``: the modules ``also`` names are imported after ``module``."""
         return self.start(
-            [str(BIN / "dramatiq"), module, "--processes", str(processes),
+            [str(BIN / "dramatiq"), module, *also, "--processes", str(processes),
              "--threads", str(threads), "--worker-shutdown-timeout", "5000"],
             **env,
         )  # fmt: skip

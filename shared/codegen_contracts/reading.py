@@ -82,7 +82,7 @@ def envelope_read(data: Any) -> EventReading:
     except msgspec.ValidationError as exc:
         raise InvalidEnvelope(f"envelope: {exc}") from None
     traceparent = traceparent_parse(head.traceparent)
-    if traceparent != head.traceparent:
+    if traceparent != head.traceparent:  # a malformed one is dropped, not a reason to refuse the event
         head = msgspec.structs.replace(head, traceparent=traceparent)
     event_type, version = head.event_type, head.schema_version
     current = EVENT_TYPES.get(event_type)

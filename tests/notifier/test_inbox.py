@@ -93,7 +93,7 @@ def test_known_types_without_handler_are_recorded_as_ignored(single_statement):
     assert not Notification.objects.exists()
 
 
-def test_unknown_type_is_acknowledged_and_adds_nothing():
+def test_unknown_type_is_recorded_raw_with_no_effect():
     raw = {
         "event_id": "5b1d7b0e-1d7f-4a52-8b7b-7f0c1f9f2d11",
         "event_type": "generation.teleported",
@@ -104,8 +104,11 @@ def test_unknown_type_is_acknowledged_and_adds_nothing():
         "sequence": 1,
         "payload": {},
     }
-    assert event_consume(raw, message=FakeMessage("m-1")) is None
-    assert not InboxEvent.objects.exists() and not PoisonMessage.objects.exists()
+    intake = event_consume(raw, message=FakeMessage("m-1"))
+    assert intake.status == "unknown" and not intake.delivery_ids
+    row = InboxEvent.objects.get()
+    assert row.event_type == "generation.teleported" and row.raw == raw and "not in this catalogue" in row.reason
+    assert not Notification.objects.exists() and not PoisonMessage.objects.exists()
 
 
 def test_poison_message_is_recorded_and_refused_for_retry():

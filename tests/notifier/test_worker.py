@@ -113,7 +113,7 @@ def test_malformed_message_is_dead_lettered_and_the_next_one_flows(workers, noti
     assert len(dead) == 1
 
 
-def test_unknown_type_is_acknowledged_and_the_next_one_flows(workers, notifier_redis):
+def test_unknown_type_is_recorded_and_the_next_one_flows(workers, notifier_redis):
     unknown = envelope_to_builtins(envelope())
     unknown["event_type"] = "generation.teleported"
     enqueue(notifier_redis, unknown, "unknown-1")
@@ -123,7 +123,9 @@ def test_unknown_type_is_acknowledged_and_the_next_one_flows(workers, notifier_r
     wait_for(Notification.objects.exists, what="the good message")
     client = redis.Redis.from_url(notifier_redis)
     wait_for(lambda: client.llen("dramatiq:codegen-events") == 0, what="queue drained")
-    assert InboxEvent.objects.count() == 1
+    wait_for(lambda: InboxEvent.objects.count() == 2, what="both recorded")
+    assert InboxEvent.objects.get(event_type="generation.teleported").status == "unknown"
+    assert Notification.objects.count() == 1
     assert client.hlen("dramatiq:codegen-events.XQ.msgs") == 0
     assert not PoisonMessage.objects.exists()
 

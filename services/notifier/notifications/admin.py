@@ -1,27 +1,165 @@
-from django.contrib import admin
+"""Admin: the notifier's tables read-only; held messages (poison, parked, unknown) with a replay action."""
 
-from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from notifications.deliveries import deliveries_attempt
+from notifications.models import HELD_STATUSES, Delivery, InboxEvent, Notification, PoisonMessage, Redrive
+from notifications.redrive import HeldMessage, held_replay, held_summary, of_inbox, of_poison
+
+#: The most messages one admin replay takes (their deliveries are attempted within the request);
+#: more go through ``manage.py poison replay``.
+ADMIN_REPLAY_MAX = 50
+
+
+class ReplayForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
+    dry_run = forms.BooleanField(required=False, label="Dry run: say what would happen, change nothing")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+class ReplayAdmin(ReadOnlyAdmin):
+    """A read-only admin whose rows are held messages an operator can replay (reason required, audited)."""
+
+    actions = ["replay_selected"]
+
+    def held(self, obj: Any) -> HeldMessage:
+        """The held message a row stands for."""
+        raise NotImplementedError
+
+    def replayable(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """The selected rows a replay takes."""
+        return queryset
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    @admin.action(description="Replay selected messages…", permissions=["replay"])
+    def replay_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        queryset = self.replayable(queryset)
+        count = queryset.count()
+        if count > ADMIN_REPLAY_MAX:
+            self.message_user(
+                request, f"Select at most {ADMIN_REPLAY_MAX}; use `manage.py poison replay` for more.", messages.ERROR
+            )
+            return None
+        held = [self.held(obj) for obj in queryset]
+        form = ReplayForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            replayed = held_replay(
+                messages=held,
+                reason=form.cleaned_data["reason"],
+                actor=request.user.get_username(),
+                selection={"admin": self.model._meta.model_name, "ids": [m.id for m in held]},
+                dry_run=form.cleaned_data["dry_run"],
+            )
+            deliveries_attempt(replayed.delivery_ids)
+            record = replayed.redrive
+            for message_id, (outcome, why) in replayed.outcomes.items():
+                self.message_user(request, f"{message_id}: {outcome} ({why})", messages.INFO)
+            self.message_user(
+                request,
+                f"{'Dry run: ' if record.dry_run else ''}{record.taken_in} taken in, {record.still_held} still held, "
+                f"{record.refused} refused (redrive {record.pk}).",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Replay held messages",
+            "messages_held": held,
+            "count": count,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "selected": queryset.values_list("pk", flat=True),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/notifications/replay_confirm.html", context)
+
+
+class HeldFilter(admin.SimpleListFilter):
+    title = "held"
+    parameter_name = "held"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "held (parked or unknown)")]
+
+    def queryset(self, request: Any, queryset: QuerySet[InboxEvent]) -> QuerySet[InboxEvent]:
+        return queryset.filter(status__in=HELD_STATUSES) if self.value() == "yes" else queryset
 
 
 @admin.register(InboxEvent)
-class InboxEventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "event_type", "aggregate_id", "sequence", "status", "received_at"]
-    list_filter = ["status", "event_type"]
+class InboxEventAdmin(ReplayAdmin):
+    list_display = ["event_id", "event_type", "schema_version", "aggregate_id", "sequence", "status", "received_at"]
+    list_filter = [HeldFilter, "status", "event_type"]
     search_fields = ["=event_id"]
+    readonly_fields = ["reason", "raw"]
+    change_list_template = "admin/notifications/inboxevent/change_list.html"
+
+    def held(self, obj: InboxEvent) -> HeldMessage:
+        return of_inbox(obj)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return super().changelist_view(request, extra_context={**(extra_context or {}), "held": held_summary()})
+
+    def replayable(self, queryset: QuerySet[InboxEvent]) -> QuerySet[InboxEvent]:
+        return queryset.filter(status__in=HELD_STATUSES)
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["id", "event_type", "project_id", "recipient", "subject", "created_at"]
     list_filter = ["event_type"]
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = ["id", "channel", "target", "status", "attempts", "updated_at"]
     list_filter = ["status", "channel"]
 
 
+class ResolvedFilter(admin.SimpleListFilter):
+    title = "resolved"
+    parameter_name = "resolved"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("no", "not yet"), ("yes", "taken in by a replay")]
+
+    def queryset(self, request: Any, queryset: QuerySet[PoisonMessage]) -> QuerySet[PoisonMessage]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(resolved_at__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(PoisonMessage)
-class PoisonMessageAdmin(admin.ModelAdmin):
-    list_display = ["message_id", "attempts", "dead_lettered", "last_seen_at"]
+class PoisonMessageAdmin(ReplayAdmin):
+    list_display = ["message_id", "attempts", "dead_lettered", "replays", "resolved_at", "last_seen_at", "last_error"]
+    list_filter = [ResolvedFilter, "dead_lettered"]
+    search_fields = ["=message_id"]
+
+    def held(self, obj: PoisonMessage) -> HeldMessage:
+        return of_poison(obj)
+
+
+@admin.register(Redrive)
+class RedriveAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "actor", "dry_run", "matched", "taken_in", "still_held", "refused", "reason"]
+    list_filter = ["dry_run"]
+    search_fields = ["actor", "reason"]

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import close_old_connections, transaction
 from django.db.models import F
 
-from codegen_contracts import ContractError, Envelope, UnknownEventType, envelope_from_builtins
+from codegen_contracts import ContractError, EventReading, envelope_read
 from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
 from notifications.errors import PoisonEnvelope
@@ -34,15 +34,20 @@ def should_retry(retries: int, exception: BaseException) -> bool:
     return retries_left(retries)
 
 
+#: The longest message body a poison record keeps (characters): enough for any event the contracts
+#: accept, so that ``poison replay`` has the whole message; a longer one is kept cut, and not replayable.
+POISON_BODY_MAX = 1_000_000
+
+
 def poison_record(message_id: str, body: Any, error: str, *, dead: bool) -> None:
     """Count a failed processing of a message in the database (attempts survive worker restarts).
 
     On a working connection: the failure being counted may have been a connection a restart killed.
     """
     try:
-        text = json.dumps(body, default=str)[:20_000]
+        text = json.dumps(body, default=str)[:POISON_BODY_MAX]
     except (TypeError, ValueError):
-        text = repr(body)[:20_000]
+        text = repr(body)[:POISON_BODY_MAX]
     on_fresh_connection(lambda: _poison_count(message_id, text, error, dead=dead))
 
 
@@ -58,25 +63,24 @@ def _poison_count(message_id: str, text: str, error: str, *, dead: bool) -> None
             )
 
 
-def event_consume(data: Any, *, message: Any = None, take: Callable[[Envelope], Intake] | None = None) -> Intake | None:
-    """Validate ``data`` as an envelope, take it in once (with ``take``, inbox_take by default), attempt
-    its deliveries.
+def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReading], Intake] | None = None) -> Intake:
+    """Read ``data`` tolerantly, take it in once (with ``take``, inbox_take by default), attempt its deliveries.
 
-    Unknown event types are acknowledged and logged. Raises PoisonEnvelope for data the contracts
-    refuse (dead-lettered at once) and lets any other error through for Dramatiq to retry.
+    An event of a newer version than this notifier knows is parked, one of an unknown type recorded
+    as unknown (both kept raw in the inbox, without effect). Raises PoisonEnvelope for data no
+    release of the contracts accepts (dead-lettered at once) and lets any other error through for
+    Dramatiq to retry.
     """
     message_id = getattr(message, "message_id", "") or "unknown"
     try:
         try:
-            envelope = envelope_from_builtins(data)
-        except UnknownEventType as exc:
-            logger.info("message %s: %s; acknowledged and ignored", message_id, exc)
-            return None
+            reading = envelope_read(data)
         except ContractError as exc:
             poison_record(message_id, data, f"contract: {exc}", dead=True)
             raise PoisonEnvelope(str(exc)) from exc
+        envelope = reading.envelope
         try:
-            intake = (take or inbox_take)(envelope)
+            intake = (take or inbox_take)(reading)
         except Exception as exc:
             retries = (getattr(message, "options", None) or {}).get("retries", 0)
             poison_record(message_id, data, f"{type(exc).__name__}: {exc}", dead=not retries_left(retries))

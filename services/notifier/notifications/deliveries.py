@@ -56,6 +56,7 @@ def _send_webhook(delivery: Delivery) -> None:
             msg_id=str(delivery.event.event_id),
             body=delivery.body.encode(),
             timeout=config["WEBHOOK_TIMEOUT"],
+            traceparent=delivery.event.traceparent,
         )
     except urllib3.exceptions.HTTPError as exc:
         raise SendError(f"{type(exc).__name__}: {exc}", retryable=True) from exc

@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 
 from django.db import close_old_connections, connection
 
-from codegen_contracts import Envelope
+from codegen_contracts import EventReading
 from notifications.db import on_fresh_connection
 from notifications.inbox import Intake, inbox_take_many
 
 logger = logging.getLogger(__name__)
 
-TakeMany = Callable[[Sequence[Envelope]], list[Intake]]
+TakeMany = Callable[[Sequence[EventReading]], list[Intake]]
 
 #: Seconds a waiting caller sleeps between checks, so that Dramatiq's time limit and shutdown
 #: notifications (raised asynchronously in the thread) still reach it.
@@ -34,10 +34,10 @@ _WAIT_SLICE = 1.0
 class _Slot:
     """One caller's event and, once written, its outcome; a bare lock is the cheapest wake-up."""
 
-    __slots__ = ("_done", "envelope", "error", "intake")
+    __slots__ = ("_done", "error", "intake", "reading")
 
-    def __init__(self, envelope: Envelope) -> None:
-        self.envelope = envelope
+    def __init__(self, reading: EventReading) -> None:
+        self.reading = reading
         self.intake: Intake | None = None
         self.error: BaseException | None = None
         self._done = threading.Lock()
@@ -75,10 +75,10 @@ class IntakeWriter:
         self._thread: threading.Thread | None = None
         self._owner_pid: int | None = None
 
-    def take(self, envelope: Envelope) -> Intake:
-        """Take ``envelope`` in (after its transaction commits); raises what taking it in raised."""
+    def take(self, reading: EventReading) -> Intake:
+        """Take ``reading`` in (after its transaction commits); raises what taking it in raised."""
         self._ensure_running()
-        slot = _Slot(envelope)
+        slot = _Slot(reading)
         self._queue.put(slot)
         return slot.wait()
 
@@ -134,15 +134,15 @@ class IntakeWriter:
                         slot.resolve(error=exc)
         connection.close()
 
-    def _take_on_fresh_connection(self, envelopes: list[Envelope]) -> list[Intake]:
+    def _take_on_fresh_connection(self, readings: list[EventReading]) -> list[Intake]:
         # one transaction, safe to run again: a connection a restart killed is replaced, not failed
-        return on_fresh_connection(lambda: self._take_many(envelopes))
+        return on_fresh_connection(lambda: self._take_many(readings))
 
     def _write(self, batch: list[_Slot]) -> None:
         close_old_connections()  # drop a connection that broke or outlived CONN_MAX_AGE
-        envelopes = [slot.envelope for slot in batch]
+        readings = [slot.reading for slot in batch]
         try:
-            intakes = self._take_on_fresh_connection(envelopes)
+            intakes = self._take_on_fresh_connection(readings)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].resolve(error=exc)
@@ -151,7 +151,7 @@ class IntakeWriter:
             for slot in batch:
                 close_old_connections()
                 try:
-                    slot.resolve(self._take_on_fresh_connection([slot.envelope])[0])
+                    slot.resolve(self._take_on_fresh_connection([slot.reading])[0])
                 except Exception as single_exc:
                     slot.resolve(error=single_exc)
             return

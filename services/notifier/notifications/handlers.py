@@ -1,9 +1,14 @@
-"""What each event type notifies: one handler per type, routed by the table at the bottom."""
+"""What each event type notifies: one handler per type, routed by the table at the bottom.
+
+A handler is given the envelope and its payload at the current version, typed (older versions
+were upcast by the contracts' reader).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from codegen_contracts import Envelope, ExportPayload, GenerationPayload
 from codegen_contracts import events as catalogue
@@ -39,15 +44,13 @@ def _notice(payload: GenerationPayload | ExportPayload, subject: str, body: str)
     )
 
 
-def handle_generation_started(envelope: Envelope) -> Notice:
-    p = GenerationPayload(**envelope.payload)
+def handle_generation_started(envelope: Envelope, p: GenerationPayload) -> Notice:
     return _notice(
         p, "Generation started", f"Generation {p.generated_project_id} of project {p.project_name!r} has started."
     )
 
 
-def handle_generation_completed(envelope: Envelope) -> Notice:
-    p = GenerationPayload(**envelope.payload)
+def handle_generation_completed(envelope: Envelope, p: GenerationPayload) -> Notice:
     return _notice(
         p,
         "Generation completed",
@@ -56,20 +59,17 @@ def handle_generation_completed(envelope: Envelope) -> Notice:
     )
 
 
-def handle_generation_failed(envelope: Envelope) -> Notice:
-    p = GenerationPayload(**envelope.payload)
+def handle_generation_failed(envelope: Envelope, p: GenerationPayload) -> Notice:
     return _notice(p, "Generation failed", f"Generation {p.generated_project_id} of project {p.project_name!r} failed.")
 
 
-def handle_export_completed(envelope: Envelope) -> Notice:
-    p = ExportPayload(**envelope.payload)
+def handle_export_completed(envelope: Envelope, p: ExportPayload) -> Notice:
     return _notice(
         p, "Export completed", f"Export {p.export_id} of project {p.project_name!r} to {p.repository_url} completed."
     )
 
 
-def handle_export_failed(envelope: Envelope) -> Notice:
-    p = ExportPayload(**envelope.payload)
+def handle_export_failed(envelope: Envelope, p: ExportPayload) -> Notice:
     return _notice(
         p,
         "Export failed",
@@ -79,7 +79,7 @@ def handle_export_failed(envelope: Envelope) -> Notice:
 
 #: The routing table: event type → handler. Known types not listed here are acknowledged and
 #: recorded as ignored (generation.running, generation.archived, export.requested, export.running).
-HANDLERS: dict[str, Callable[[Envelope], Notice]] = {
+HANDLERS: dict[str, Callable[[Envelope, Any], Notice]] = {
     catalogue.GENERATION_STARTED: handle_generation_started,
     catalogue.GENERATION_COMPLETED: handle_generation_completed,
     catalogue.GENERATION_FAILED: handle_generation_failed,

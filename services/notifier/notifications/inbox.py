@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import msgspec
 from django.db import connection, transaction
 
-from codegen_contracts import Envelope
+from codegen_contracts import Envelope, EventReading, ReadingOutcome, envelope_to_builtins, event_spec
 from notifications.handlers import HANDLERS, Notice
 from notifications.models import Channel, Delivery, DeliveryStatus, InboxEvent, InboxStatus, Notification
 from notifications.webhooks import webhook_body
@@ -19,28 +19,54 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Intake:
-    """What taking an event in did: ``duplicate`` when it had been taken in before."""
+    """What taking an event in did: ``duplicate`` when it had been received before, ``status`` its inbox status."""
 
     duplicate: bool
-    ignored: bool = False
+    status: str = InboxStatus.PROCESSED.value
     delivery_ids: tuple[int, ...] = ()
+
+    @property
+    def ignored(self) -> bool:
+        return self.status == InboxStatus.IGNORED
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """What taking one envelope in writes: its inbox status, the notice and the delivery rows."""
+class IntakePlan:
+    """What taking one reading in writes: its inbox status, the notice and the delivery rows."""
 
-    envelope: Envelope
+    reading: EventReading
     status: str
     notice: Notice | None
     deliveries: list[Delivery]
 
+    @property
+    def envelope(self) -> Envelope:
+        return self.reading.envelope
 
-def _plan(envelope: Envelope) -> _Plan:
+
+#: The inbox status of a reading that is not taken in now.
+_HELD = {ReadingOutcome.PARKED: InboxStatus.PARKED.value, ReadingOutcome.UNKNOWN_TYPE: InboxStatus.UNKNOWN.value}
+
+
+def reading_of(envelope: Envelope) -> EventReading:
+    """The reading of an envelope this notifier's own contracts built (tests, tools): current, raw as sent."""
+    return EventReading(
+        ReadingOutcome.CURRENT, envelope, envelope.schema_version, envelope_to_builtins(envelope), payload=None
+    )
+
+
+def intake_plan(reading: EventReading) -> IntakePlan:
+    """What taking ``reading`` in writes: held as it is, ignored without a handler, or its notice and deliveries."""
+    envelope = reading.envelope
+    if reading.outcome in _HELD:
+        return IntakePlan(reading, _HELD[reading.outcome], None, [])
     handler = HANDLERS.get(envelope.event_type)
     if handler is None:
-        return _Plan(envelope, InboxStatus.IGNORED.value, None, [])
-    notice = handler(envelope)
+        return IntakePlan(reading, InboxStatus.IGNORED.value, None, [])
+    payload = reading.payload
+    if payload is None:
+        payload = msgspec.convert(envelope.payload, event_spec(envelope.event_type).payload_type)
+    notice = handler(envelope, payload)
     deliveries = [
         Delivery(channel=Channel.EMAIL.value, target=email, subject=notice.subject, body=notice.body)
         for email in notice.emails
@@ -55,7 +81,7 @@ def _plan(envelope: Envelope) -> _Plan:
             Delivery(channel=Channel.WEBHOOK.value, target=url, subject=notice.subject, body=body)
             for url in notice.webhooks
         ]
-    return _Plan(envelope, InboxStatus.PROCESSED.value, notice, deliveries)
+    return IntakePlan(reading, InboxStatus.PROCESSED.value, notice, deliveries)
 
 
 #: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
@@ -67,11 +93,18 @@ INBOX_ENVELOPE_FIELDS: dict[str, str] = {
     "aggregate_id": "text",
     "sequence": "integer",
     "occurred_at": "timestamptz",
+    "correlation_id": "text",
+    "traceparent": "text",
 }
-_INBOX_COLUMNS = ", ".join(INBOX_ENVELOPE_FIELDS)
+#: The inbox row's columns besides the envelope's fields, from the reading and the plan.
+_INBOX_READING_COLUMNS = ("schema_version", "status", "reason", "raw")
+_INBOX_COLUMNS = ", ".join((*INBOX_ENVELOPE_FIELDS, *_INBOX_READING_COLUMNS))
 #: What the single statement is sent per event besides the envelope's fields.
 _PG_EVENT_EXTRA = {
+    "schema_version": "integer",
     "status": "text",
+    "reason": "text",
+    "raw": "jsonb",
     "notify": "boolean",
     "project_id": "bigint",
     "recipient": "text",
@@ -80,9 +113,16 @@ _PG_EVENT_EXTRA = {
 }
 
 
-def _inbox_values(envelope: Envelope) -> dict[str, object]:
-    """The envelope's fields an inbox row keeps, by name."""
-    return {name: getattr(envelope, name) for name in INBOX_ENVELOPE_FIELDS}
+def _inbox_values(plan: IntakePlan) -> dict[str, object]:
+    """What an inbox row keeps, by column name (``_INBOX_COLUMNS``' order)."""
+    reading = plan.reading
+    return {
+        **{name: getattr(reading.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
+        "schema_version": reading.received_version,
+        "status": plan.status,
+        "reason": reading.reason,
+        "raw": reading.raw,
+    }
 
 
 #: Every event of a batch in one statement: data-modifying CTEs insert the inbox rows (skipping event
@@ -94,8 +134,8 @@ WITH input AS (
     SELECT * FROM json_to_recordset(%(events)s::json)
         AS t({", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())})
 ), inbox AS (
-    INSERT INTO notifier_inbox ({_INBOX_COLUMNS}, received_at, status)
-    SELECT {_INBOX_COLUMNS}, now(), status FROM input
+    INSERT INTO notifier_inbox ({_INBOX_COLUMNS}, received_at)
+    SELECT {_INBOX_COLUMNS}, now() FROM input
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, event_id
 ), notification AS (
@@ -115,7 +155,7 @@ SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = in
 """
 
 
-def _pg_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
+def _pg_take(plans: Sequence[IntakePlan]) -> dict[object, tuple[int, ...]]:
     """Write ``plans`` in one statement; the new event ids with their delivery ids."""
     events = []
     deliveries = []
@@ -123,8 +163,7 @@ def _pg_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
         envelope, notice = plan.envelope, plan.notice
         events.append(
             {
-                **_inbox_values(envelope),
-                "status": plan.status,
+                **_inbox_values(plan),
                 "notify": notice is not None,
                 "project_id": notice.project_id if notice else 0,
                 "recipient": notice.recipient if notice else "",
@@ -145,28 +184,28 @@ def _pg_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
         return {event_id: tuple(ids) for event_id, ids in cursor.fetchall()}
 
 
-def _inbox_insert(plan: _Plan) -> int | None:
+def _inbox_insert(plan: IntakePlan) -> int | None:
     """Insert the inbox row; None when the event id is already there (a redelivery).
 
     ON CONFLICT DO NOTHING makes a concurrent second delivery wait for the first transaction
     and then find the row, rather than fail.
     """
     values = [
-        InboxEvent._meta.get_field(name).get_db_prep_value(value, connection)
-        for name, value in _inbox_values(plan.envelope).items()
+        InboxEvent._meta.get_field(name).get_db_prep_save(value, connection)
+        for name, value in _inbox_values(plan).items()
     ]
     placeholders = ", ".join(["%s"] * len(values))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {InboxEvent._meta.db_table} ({_INBOX_COLUMNS}, received_at, status) "
-            f"VALUES ({placeholders}, CURRENT_TIMESTAMP, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            [*values, plan.status],
+            f"INSERT INTO {InboxEvent._meta.db_table} ({_INBOX_COLUMNS}, received_at) "
+            f"VALUES ({placeholders}, CURRENT_TIMESTAMP) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+            values,
         )
         row = cursor.fetchone()
     return None if row is None else int(row[0])
 
 
-def _orm_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
+def _orm_take(plans: Sequence[IntakePlan]) -> dict[object, tuple[int, ...]]:
     """Write ``plans`` through the ORM in one transaction; the new event ids with their delivery ids."""
     taken: dict[object, tuple[int, ...]] = {}
     with transaction.atomic():
@@ -174,23 +213,27 @@ def _orm_take(plans: Sequence[_Plan]) -> dict[object, tuple[int, ...]]:
             inbox_id = _inbox_insert(plan)
             if inbox_id is None:
                 continue
-            taken[plan.envelope.event_id] = ()
-            if plan.notice is None:
-                continue
-            Notification.objects.create(
-                event_id=inbox_id,
-                event_type=plan.envelope.event_type,
-                project_id=plan.notice.project_id,
-                recipient=plan.notice.recipient,
-                channel=Channel.IN_APP.value,
-                subject=plan.notice.subject,
-                body=plan.notice.body,
-            )
-            for delivery in plan.deliveries:
-                delivery.event_id = inbox_id
-                delivery.save()
-            taken[plan.envelope.event_id] = tuple(d.pk for d in plan.deliveries)
+            taken[plan.envelope.event_id] = intake_effects_write(inbox_id, plan)
     return taken
+
+
+def intake_effects_write(inbox_id: int, plan: IntakePlan) -> tuple[int, ...]:
+    """Write the notification and delivery rows of ``plan`` for inbox row ``inbox_id``; the delivery ids."""
+    if plan.notice is None:
+        return ()
+    Notification.objects.create(
+        event_id=inbox_id,
+        event_type=plan.envelope.event_type,
+        project_id=plan.notice.project_id,
+        recipient=plan.notice.recipient,
+        channel=Channel.IN_APP.value,
+        subject=plan.notice.subject,
+        body=plan.notice.body,
+    )
+    for delivery in plan.deliveries:
+        delivery.event_id = inbox_id
+        delivery.save()
+    return tuple(d.pk for d in plan.deliveries)
 
 
 def _pending_deliveries(event_ids: list[object]) -> dict[object, tuple[int, ...]]:
@@ -202,22 +245,27 @@ def _pending_deliveries(event_ids: list[object]) -> dict[object, tuple[int, ...]
     return {event_id: tuple(ids) for event_id, ids in pending.items()}
 
 
-def inbox_take_many(envelopes: Sequence[Envelope], *, single_statement: bool | None = None) -> list[Intake]:
-    """Record ``envelopes`` in the inbox with their notification and delivery rows, once per event id.
+def inbox_take_many(
+    readings: Sequence[EventReading | Envelope], *, single_statement: bool | None = None
+) -> list[Intake]:
+    """Record ``readings`` in the inbox with their notification and delivery rows, once per event id.
 
-    All of it is one transaction: on PostgreSQL one statement (data-modifying CTEs), elsewhere or with
-    ``single_statement=False`` through the ORM. Returns one Intake per envelope, in order; an event
-    taken in before, or earlier in the same call, is a duplicate and adds nothing, but a redelivery
-    gets back the deliveries a crashed first try left pending.
+    A held reading (parked, unknown type) is recorded with its reason and raw message and nothing
+    else. All of it is one transaction: on PostgreSQL one statement (data-modifying CTEs), elsewhere
+    or with ``single_statement=False`` through the ORM. Returns one Intake per reading, in order; an
+    event received before, or earlier in the same call, is a duplicate and adds nothing, but a
+    redelivery gets back the deliveries a crashed first try left pending. An Envelope stands for
+    its own current reading (``reading_of``).
     """
     if single_statement is None:
         single_statement = connection.vendor == "postgresql"
-    firsts: dict[object, _Plan] = {}
+    firsts: dict[object, IntakePlan] = {}
     plans = []
-    for envelope in envelopes:
-        plan = firsts.get(envelope.event_id)
+    for item in readings:
+        reading = reading_of(item) if isinstance(item, Envelope) else item
+        plan = firsts.get(reading.envelope.event_id)
         if plan is None:
-            plan = firsts[envelope.event_id] = _plan(envelope)
+            plan = firsts[reading.envelope.event_id] = intake_plan(reading)
         plans.append(plan)
     # Sorted by event id, so that two batches sharing events lock their inbox keys in the same order.
     ordered = sorted(firsts.values(), key=lambda p: str(p.envelope.event_id))
@@ -230,16 +278,18 @@ def inbox_take_many(envelopes: Sequence[Envelope], *, single_statement: bool | N
         event_id = plan.envelope.event_id
         if event_id in taken and event_id not in answered:
             answered.add(event_id)
-            if plan.notice is None:
+            if plan.status == InboxStatus.IGNORED:
                 logger.info(
                     "event %s of type %s has no handler: recorded as ignored", event_id, plan.envelope.event_type
                 )
-            intakes.append(Intake(duplicate=False, ignored=plan.notice is None, delivery_ids=taken[event_id]))
+            elif plan.status != InboxStatus.PROCESSED:
+                logger.warning("event %s recorded as %s: %s", event_id, plan.status, plan.reading.reason)
+            intakes.append(Intake(duplicate=False, status=plan.status, delivery_ids=taken[event_id]))
         else:
             intakes.append(Intake(duplicate=True, delivery_ids=pending.get(event_id, ())))
     return intakes
 
 
-def inbox_take(envelope: Envelope, *, single_statement: bool | None = None) -> Intake:
-    """Record one envelope in the inbox (see inbox_take_many)."""
-    return inbox_take_many([envelope], single_statement=single_statement)[0]
+def inbox_take(reading: EventReading | Envelope, *, single_statement: bool | None = None) -> Intake:
+    """Record one reading in the inbox (see inbox_take_many)."""
+    return inbox_take_many([reading], single_statement=single_statement)[0]

@@ -9,11 +9,22 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.db import models
+from django.db.models import Q
 
 
 class InboxStatus(StrEnum):
+    #: Taken in: its notification and deliveries were written with it.
     PROCESSED = "processed"
+    #: A known type with no handler: nothing to notify.
     IGNORED = "ignored"
+    #: A schema version newer than this notifier knows: kept, raw, until ``inbox_resume`` takes it in.
+    PARKED = "parked"
+    #: A type this notifier does not know: recorded, raw, for operators (and ``inbox_resume``).
+    UNKNOWN = "unknown"
+
+
+#: Inbox statuses of events kept without effect until the notifier can take them in.
+HELD_STATUSES = (InboxStatus.PARKED.value, InboxStatus.UNKNOWN.value)
 
 
 class DeliveryStatus(StrEnum):
@@ -33,20 +44,32 @@ def _choices(values: type[StrEnum]) -> list[tuple[str, str]]:
 
 
 class InboxEvent(models.Model):
-    """An event the notifier has taken in; its event id is unique, which makes consuming idempotent."""
+    """An event the notifier has received; its event id is unique, which makes consuming idempotent.
+
+    ``raw`` is the message's envelope exactly as received (fields this notifier does not know
+    included), ``schema_version`` the version it came in; ``reason`` says why a held event is held.
+    """
 
     event_id = models.UUIDField(unique=True)
-    event_type = models.CharField(max_length=100)
-    aggregate_type = models.CharField(max_length=100)
-    aggregate_id = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=200)
+    schema_version = models.PositiveIntegerField(default=1)
+    aggregate_type = models.CharField(max_length=200)
+    aggregate_id = models.CharField(max_length=200)
     sequence = models.PositiveIntegerField()
     occurred_at = models.DateTimeField()
+    correlation_id = models.TextField(null=True, blank=True)
+    traceparent = models.CharField(max_length=55, null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=16, choices=_choices(InboxStatus))
+    reason = models.TextField(blank=True, default="")
+    raw = models.JSONField(default=dict)
 
     class Meta:
         db_table = "notifier_inbox"
-        indexes = [models.Index(fields=["received_at"], name="inbox_received_idx")]
+        indexes = [
+            models.Index(fields=["received_at"], name="inbox_received_idx"),
+            models.Index(fields=["status", "id"], condition=Q(status__in=HELD_STATUSES), name="inbox_held_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
@@ -106,7 +129,11 @@ class Delivery(models.Model):
 
 
 class PoisonMessage(models.Model):
-    """A message that could not be decoded or kept failing; Dramatiq dead-lettered it."""
+    """A message that could not be decoded or kept failing; Dramatiq dead-lettered it.
+
+    ``body`` is the message's argument as received, which ``poison replay`` takes in again after a
+    fix; ``resolved_at`` is set when a replay took it in.
+    """
 
     message_id = models.CharField(max_length=100, unique=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -115,9 +142,32 @@ class PoisonMessage(models.Model):
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)
     dead_lettered = models.BooleanField(default=False)
+    replays = models.PositiveIntegerField(default=0)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "notifier_poison_message"
 
     def __str__(self) -> str:
         return f"{self.message_id}: {self.last_error[:60]}"
+
+
+class Redrive(models.Model):
+    """An operator's replay of poison or held messages: who, when, why, what was selected, what came of it."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150)
+    reason = models.TextField()
+    selection = models.JSONField(default=dict)
+    dry_run = models.BooleanField(default=False)
+    matched = models.PositiveIntegerField(default=0)
+    taken_in = models.PositiveIntegerField(default=0)
+    still_held = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "notifier_redrive"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"redrive {self.pk} by {self.actor}: {self.matched} matched"

@@ -43,10 +43,13 @@ class Response:
     body: bytes
 
 
-def webhook_post(target: Target, *, key: bytes, msg_id: str, body: bytes, timeout: float) -> Response:
+def webhook_post(
+    target: Target, *, key: bytes, msg_id: str, body: bytes, timeout: float, traceparent: str | None = None
+) -> Response:
     """POST a signed body to ``target`` (its checked address), following no redirect.
 
     ``webhook-id`` is the event id, stable across retries; timestamp and signature are made per try.
+    ``traceparent``, the event's W3C trace context, is passed on as its header when there is one.
     Raises urllib3 errors for timeouts and connection failures.
     """
     timestamp = int(time.time())
@@ -58,6 +61,8 @@ def webhook_post(target: Target, *, key: bytes, msg_id: str, body: bytes, timeou
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhook_sign(key=key, msg_id=msg_id, timestamp=timestamp, body=body),
     }
+    if traceparent:
+        headers["traceparent"] = traceparent
     pool_timeout = urllib3.Timeout(connect=timeout, read=timeout)
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":

@@ -1,8 +1,9 @@
 """The notifier's Dramatiq worker: `dramatiq notifications.worker`.
 
-The actor decodes and validates the envelope against the contracts, takes the event into the
-inbox (once per event id; the process's threads share one group-committing writer), then attempts
-its deliveries. A message that breaks the contract is
+The actor reads the envelope tolerantly (``codegen_contracts.envelope_read``), takes the event into
+the inbox (once per event id; the process's threads share one group-committing writer), then
+attempts its deliveries; an event of a newer version is parked, one of an unknown type recorded.
+At start-up each process takes in the held events this release knows. A message that breaks the contract is
 recorded and dead-lettered at once; one that keeps failing is retried by Dramatiq with backoff,
 its attempts recorded, and dead-lettered once ``should_retry`` says no more (MESSAGE_MAX_RETRIES).
 """
@@ -21,11 +22,13 @@ import dramatiq  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
+from notifications.boot import ResumeHeldAtBoot  # noqa: E402
 from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E402
 from notifications.consume import event_consume, should_retry  # noqa: E402
 from notifications.group_commit import IntakeWriter  # noqa: E402
 
 broker = notifier_broker(settings.REDIS_URL, settings.NOTIFIER)
+broker.add_middleware(ResumeHeldAtBoot())
 dramatiq.set_broker(broker)
 dramatiq.set_encoder(MsgspecJSONEncoder())
 intake_writer = IntakeWriter(max_batch=settings.NOTIFIER["INTAKE_BATCH_MAX"])

@@ -5,4 +5,5 @@ from notifications.api import views
 router = SimpleRouter()
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+router.register("held", views.HeldMessageViewSet, basename="held")
 urlpatterns = router.urls
