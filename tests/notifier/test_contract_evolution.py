@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -257,3 +257,16 @@ def test_poison_command_refuses_bad_input_clearly(args, error):
     with pytest.raises(CommandError, match=error):
         run(*args)
     assert PoisonMessage.objects.get().resolved_at is None
+
+
+def test_the_inbox_purge_keeps_parked_events_until_they_are_taken_in():
+    event_consume(message(), message=FakeMessage("a"))
+    event_consume(message(payload=v2_payload(), schema_version=2), message=FakeMessage("b"))
+    event_consume(message("generation.teleported"), message=FakeMessage("c"))
+    InboxEvent.objects.update(received_at=datetime(2020, 1, 1, tzinfo=UTC))
+    from io import StringIO
+
+    out = StringIO()
+    call_command("inbox_purge", "--days", "30", stdout=out)
+    assert "2 inbox rows older than 30 days deleted" in out.getvalue()
+    assert list(InboxEvent.objects.values_list("status", flat=True)) == ["parked"]

@@ -7,11 +7,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from notifications.models import InboxEvent
+from notifications.models import InboxEvent, InboxStatus
 
 
 class Command(BaseCommand):
-    help = "Delete inbox rows (with their notifications and deliveries) older than NOTIFIER_INBOX_RETENTION_DAYS."
+    help = (
+        "Delete inbox rows (with their notifications and deliveries) older than NOTIFIER_INBOX_RETENTION_DAYS; "
+        "parked events are kept until taken in."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--days", type=int, default=None)
@@ -19,7 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"] or settings.NOTIFIER["INBOX_RETENTION_DAYS"]
-        old = InboxEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=days))
+        old = InboxEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=days)).exclude(
+            status=InboxStatus.PARKED.value
+        )
         count = old.count()
         if not options["dry_run"]:
             old.delete()
