@@ -73,41 +73,55 @@ def stop_workers(worker: subprocess.Popen[bytes]) -> None:
     worker.wait(timeout=60)
 
 
-def _messages(count: int, duplicate_share: float) -> list[dramatiq.Message]:
-    """``count`` messages of which ``duplicate_share`` redeliver an earlier event (same event id)."""
-    unique = int(count * (1 - duplicate_share))
-    envelopes = []
-    for i in range(unique):
-        envelope = Envelope(
-            event_id=uuid.uuid4(),
-            event_type="generation.completed",
-            schema_version=1,
-            occurred_at=datetime.now(UTC),
-            aggregate_type="generated_project",
-            aggregate_id=str(i + 1),
-            sequence=3,
-            correlation_id=None,
-            payload={
-                "project_id": 1,
-                "project_name": "bench",
-                "owner_id": 1,
-                "notification_email": None,
-                "webhook_url": None,
-                "generated_project_id": i + 1,
-                "from_status": "generating",
-                "to_status": "completed",
-                "total_files": 10,
-                "total_size": 1000,
-            },
-        )
-        envelopes.append(envelope_to_builtins(envelope))
-    envelopes += random.sample(envelopes, count - unique)
-    random.shuffle(envelopes)
+#: Events per aggregate in the consume workloads (sequences 1..4).
+_EVENTS_PER_AGGREGATE = 4
+#: Aggregates whose events are interleaved in the queue: one aggregate's next event comes this many
+#: messages after its previous one (about 40 ms at 2,500 events/s).
+_INTERLEAVE = 100
+
+
+def _messages(count: int, duplicate_share: float, out_of_order_share: float = 0.0) -> list[dramatiq.Message]:
+    """``count`` messages: aggregates of four events interleaved in the queue; about ``out_of_order_share``
+    of the events arriving before their aggregate's previous one (swapped with it; overlapping swaps
+    make it a little less); ``duplicate_share`` of the messages redelivering an event (same event id)
+    at a random place after its first delivery."""
+    rng = random.Random(20261201)
+    unique = int(count * (1 - duplicate_share)) // _EVENTS_PER_AGGREGATE * _EVENTS_PER_AGGREGATE
+    aggregates = unique // _EVENTS_PER_AGGREGATE
+    occurred = datetime.now(UTC)
+
+    def event(aggregate: int, sequence: int) -> dict[str, object]:
+        return envelope_to_builtins(
+            Envelope(
+                event_id=uuid.uuid4(), event_type="generation.completed", schema_version=1, occurred_at=occurred,
+                aggregate_type="generated_project", aggregate_id=str(aggregate), sequence=sequence,
+                correlation_id=None,
+                payload={
+                    "project_id": 1, "project_name": "bench", "owner_id": 1, "notification_email": None,
+                    "webhook_url": None, "generated_project_id": aggregate, "from_status": "generating",
+                    "to_status": "completed", "total_files": 10, "total_size": 1000,
+                },
+            )
+        )  # fmt: skip
+
+    order: list[dict[str, object]] = []
+    for group in range(1, aggregates + 1, _INTERLEAVE):
+        members = range(group, min(group + _INTERLEAVE, aggregates + 1))
+        order += [event(a, s) for s in range(1, _EVENTS_PER_AGGREGATE + 1) for a in members]
+    position = {(e["aggregate_id"], e["sequence"]): i for i, e in enumerate(order)}
+    pairs = [(a, s) for (a, s) in position if s < _EVENTS_PER_AGGREGATE]
+    for aggregate, sequence in rng.sample(pairs, int(unique * out_of_order_share)):
+        i, j = position[(aggregate, sequence)], position[(aggregate, sequence + 1)]
+        order[i], order[j] = order[j], order[i]
+    # a redelivery comes after the first delivery, anywhere later in the queue
+    keyed = [(float(i), e) for i, e in enumerate(order)]
+    keyed += [(rng.uniform(i, len(order)), order[i]) for i in rng.sample(range(len(order)), count - unique)]
+    order = [e for _, e in sorted(keyed, key=lambda pair: pair[0])]
     return [
         dramatiq.Message(
             queue_name=EVENTS_QUEUE, actor_name=EVENTS_ACTOR, args=(e,), kwargs={}, options={}, message_id=e["event_id"]
         )
-        for e in envelopes
+        for e in order
     ]
 
 
@@ -138,13 +152,25 @@ def _drained(client: redis.Redis) -> bool:
     )
 
 
-def _consume_rate(postgres, redis_url: str, module: str, messages, processes: int, threads: int) -> float:  # type: ignore[no-untyped-def]
+#: Effects taken in before a later sequence of their aggregate (none may be, with ordering on).
+_OUT_OF_ORDER_EFFECTS = """
+SELECT count(*) FROM (
+    SELECT n.id, lag(n.id) OVER (PARTITION BY i.aggregate_id ORDER BY i.sequence) AS previous
+    FROM notifier_notification n JOIN notifier_inbox i ON i.id = n.event_id
+) AS effects WHERE previous > id
+"""
+
+
+def _consume_rate(  # type: ignore[no-untyped-def]
+    postgres, redis_url: str, module: str, messages, processes: int, threads: int, **env: str
+) -> float:
     """Events/s of ``module``'s workers draining ``messages`` from a fresh queue into a fresh database;
-    for the notifier, also checks that every event had exactly one effect."""
+    for the notifier, also checks that every event had exactly one effect and, with ordering on, that
+    every aggregate's effects came in sequence order with no gap and nothing left waiting."""
     client = redis.Redis.from_url(redis_url)
     client.flushall()
     database_url = notifier_database(postgres, redis_url)
-    worker = start_workers(module, notifier_env(database_url, redis_url), processes, threads)
+    worker = start_workers(module, {**notifier_env(database_url, redis_url), **env}, processes, threads)
     start = time.perf_counter()
     _enqueue_all(redis_url, messages)
     deadline = time.monotonic() + 600
@@ -163,36 +189,59 @@ def _consume_rate(postgres, redis_url: str, module: str, messages, processes: in
             notifications, distinct = conn.execute(
                 "SELECT count(*), count(DISTINCT event_id) FROM notifier_notification"
             ).fetchone()
+            gaps = conn.execute("SELECT count(*) FROM notifier_gap").fetchone()[0]
+            waiting = conn.execute("SELECT count(*) FROM notifier_inbox WHERE status = 'waiting'").fetchone()[0]
+            disorder = conn.execute(_OUT_OF_ORDER_EFFECTS).fetchone()[0]
         assert inbox == unique == notifications == distinct, (inbox, unique, notifications, distinct)
+        if env.get("NOTIFIER_ORDERING", "true") == "true":
+            assert (gaps, waiting, disorder) == (0, 0, 0), (gaps, waiting, disorder)
     return rate
 
 
 def consume_measurements(
     postgres, redis_url: str, count: int, processes: int = 2, threads: int = 16, rounds: int = 3
 ) -> list[Measurement]:  # type: ignore[no-untyped-def]
-    """Events/s through the notifier (10% duplicates) and through a no-op actor, same queue, alternating
-    for ``rounds`` rounds; the medians are reported, with every sample in the note."""
-    messages = _messages(count, 0.10)
-    rates: dict[str, list[float]] = {"noop": [], "notifier": []}
+    """Events/s through the notifier with ordering on and off, and through a no-op actor, on the same
+    messages (10% duplicates, 10% of events out of order within their aggregate), alternating for
+    ``rounds`` rounds; the medians are reported, with every sample in the note."""
+    messages = _messages(count, 0.10, 0.10)
+    sides = {
+        "noop": ("bench.noop_worker", {}),
+        "ordered": ("notifications.worker", {"NOTIFIER_ORDERING": "true"}),
+        "unordered": ("notifications.worker", {"NOTIFIER_ORDERING": "false"}),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(rounds):
-        for name, module in [("noop", "bench.noop_worker"), ("notifier", "notifications.worker")]:
-            rates[name].append(_consume_rate(postgres, redis_url, module, messages, processes, threads))
-    noop, notifier = statistics.median(rates["noop"]), statistics.median(rates["notifier"])
-    note = f"{count:,} messages, 10% redelivered duplicates, {processes} processes × {threads} threads"
+        for name, (module, env) in sides.items():
+            rates[name].append(_consume_rate(postgres, redis_url, module, messages, processes, threads, **env))
+    noop, ordered = statistics.median(rates["noop"]), statistics.median(rates["ordered"])
+    ratios = [o / u for o, u in zip(rates["ordered"], rates["unordered"], strict=True)]
+    note = (
+        f"{count:,} messages, 10% redelivered duplicates, 10% of events out of order within their aggregate, "
+        f"{processes} processes × {threads} threads"
+    )
 
-    def samples(name: str) -> str:
-        return f"median of {rounds}: " + " / ".join(f"{r:,.0f}" for r in rates[name])
+    def samples(values: list[float], digits: int = 0) -> str:
+        return f"median of {rounds}: " + " / ".join(f"{v:,.{digits}f}" for v in values)
 
     return [
         Measurement(
             "notifier_consume_rate",
-            notifier,
+            ordered,
             "events/s",
             (">=", 1500.0),
-            f"{note}; {samples('notifier')}; zero duplicate effects",
+            f"{note}; ordering on; {samples(rates['ordered'])}; zero duplicate effects, zero gaps, in order",
         ),
-        Measurement("noop_actor_consume_rate", noop, "events/s", None, f"{note}; {samples('noop')}"),
-        Measurement("notifier_vs_noop_ratio", notifier / noop, "×", None, "medians, same queue, alternating rounds"),
+        Measurement(
+            "notifier_ordering_cost",
+            statistics.median(ratios),
+            "× (on / off)",
+            (">=", 0.9),
+            f"ordering on vs off, same messages, paired by round: {samples(ratios, 3)}; "
+            f"off: {samples(rates['unordered'])}",
+        ),
+        Measurement("noop_actor_consume_rate", noop, "events/s", None, f"{note}; {samples(rates['noop'])}"),
+        Measurement("notifier_vs_noop_ratio", ordered / noop, "×", None, "medians, same queue, alternating rounds"),
     ]
 
 

@@ -38,8 +38,8 @@ def envelope(
         "schema_version": 1,
         "occurred_at": datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
         "aggregate_type": "generated_project",
-        "aggregate_id": "12",
-        "sequence": 3,
+        "aggregate_id": uuid.uuid4().hex,  # each a new aggregate's first event: in order, unless a test says
+        "sequence": 1,
         "correlation_id": "req-1",
         "payload": generation_payload() if payload is None else payload,
     }

@@ -30,7 +30,8 @@ def test_notifications_list_and_filters(api):
     item = api.get("/api/v1/notifications/?project_id=4").json()["results"]
     assert [i["event_id"] for i in item] == [str(first.event_id)]
     assert set(item[0]) == {
-        "id", "event_id", "event_type", "project_id", "recipient", "channel", "subject", "body", "created_at",
+        "id", "event_id", "event_type", "sequence", "late", "project_id", "recipient", "channel", "subject", "body",
+        "created_at",
     }  # fmt: skip
     assert api.get("/api/v1/notifications/?event_type=generation.failed").json()["count"] == 1
     assert api.get("/api/v1/notifications/?since=2999-01-01T00:00:00Z").json()["count"] == 0

@@ -268,5 +268,5 @@ def test_the_inbox_purge_keeps_parked_events_until_they_are_taken_in():
 
     out = StringIO()
     call_command("inbox_purge", "--days", "30", stdout=out)
-    assert "2 inbox rows older than 30 days deleted" in out.getvalue()
+    assert "2 inbox rows and 0 closed gaps older than 30 days deleted" in out.getvalue()
     assert list(InboxEvent.objects.values_list("status", flat=True)) == ["parked"]

@@ -11,7 +11,16 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from notifications.deliveries import deliveries_attempt
-from notifications.models import HELD_STATUSES, Delivery, InboxEvent, Notification, PoisonMessage, Redrive
+from notifications.models import (
+    HELD_STATUSES,
+    AggregateCursor,
+    Delivery,
+    InboxEvent,
+    Notification,
+    PoisonMessage,
+    Redrive,
+    SequenceGap,
+)
 from notifications.redrive import HeldMessage, held_replay, held_summary, of_inbox, of_poison
 
 #: The most messages one admin replay takes (their deliveries are attempted within the request);
@@ -163,3 +172,32 @@ class RedriveAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "actor", "dry_run", "matched", "taken_in", "still_held", "refused", "reason"]
     list_filter = ["dry_run"]
     search_fields = ["actor", "reason"]
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "open"
+    parameter_name = "open"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "open"), ("no", "closed")]
+
+    def queryset(self, request: Any, queryset: QuerySet[SequenceGap]) -> QuerySet[SequenceGap]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(closed_at__isnull=self.value() == "yes")
+        return queryset
+
+
+@admin.register(SequenceGap)
+class SequenceGapAdmin(ReadOnlyAdmin):
+    """Sequences that had not arrived when a later one of their aggregate took effect; closed when they arrive."""
+
+    list_display = ["aggregate_type", "aggregate_id", "sequence", "opened_at", "closed_at", "closed_by"]
+    list_filter = [OpenFilter, "aggregate_type"]
+    search_fields = ["=aggregate_id"]
+
+
+@admin.register(AggregateCursor)
+class AggregateCursorAdmin(ReadOnlyAdmin):
+    list_display = ["aggregate_type", "aggregate_id", "applied", "updated_at"]
+    list_filter = ["aggregate_type"]
+    search_fields = ["=aggregate_id"]

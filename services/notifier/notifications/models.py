@@ -21,6 +21,9 @@ class InboxStatus(StrEnum):
     PARKED = "parked"
     #: A type this notifier does not know: recorded, raw, for operators (and ``inbox_resume``).
     UNKNOWN = "unknown"
+    #: Arrived ahead of an earlier sequence of its aggregate: taken in when that one arrives, or
+    #: after NOTIFIER_ORDER_WAIT (the missing ones recorded as a gap).
+    WAITING = "waiting"
 
 
 #: Inbox statuses of events kept without effect until the notifier can take them in.
@@ -63,12 +66,19 @@ class InboxEvent(models.Model):
     status = models.CharField(max_length=16, choices=_choices(InboxStatus))
     reason = models.TextField(blank=True, default="")
     raw = models.JSONField(default=dict)
+    #: Taken in after a later sequence of its aggregate (it filled a gap, or was re-issued).
+    late = models.BooleanField(default=False)
 
     class Meta:
         db_table = "notifier_inbox"
         indexes = [
             models.Index(fields=["received_at"], name="inbox_received_idx"),
             models.Index(fields=["status", "id"], condition=Q(status__in=HELD_STATUSES), name="inbox_held_idx"),
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "sequence"],
+                condition=Q(status="waiting"),
+                name="inbox_waiting_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,3 +181,52 @@ class Redrive(models.Model):
 
     def __str__(self) -> str:
         return f"redrive {self.pk} by {self.actor}: {self.matched} matched"
+
+
+class AggregateCursor(models.Model):
+    """Per aggregate: every sequence up to ``applied`` has taken effect (or was given up as a gap).
+
+    Intake locks the cursors of a batch's aggregates, so one aggregate's events take effect one
+    transaction after the other, in sequence order.
+    """
+
+    aggregate_type = models.CharField(max_length=200)
+    aggregate_id = models.CharField(max_length=200)
+    applied = models.PositiveIntegerField(default=0)
+    #: How many of its events wait in the inbox (an intake reads them only when there are some).
+    waiting = models.PositiveIntegerField(default=0)
+    #: What the last intake's lock statement moved ``applied`` by (the common case, decided in SQL); -1
+    #: when it left the decision to ``order_decide``.
+    moved_by = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "notifier_aggregate"
+        constraints = [
+            models.UniqueConstraint(fields=["aggregate_type", "aggregate_id"], name="aggregate_cursor_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate_type}:{self.aggregate_id} at {self.applied}"
+
+
+class SequenceGap(models.Model):
+    """A sequence of an aggregate that had not arrived when a later one was taken in; closed when it arrives."""
+
+    aggregate_type = models.CharField(max_length=200)
+    aggregate_id = models.CharField(max_length=200)
+    sequence = models.PositiveIntegerField()
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        db_table = "notifier_gap"
+        ordering = ["opened_at", "aggregate_type", "aggregate_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["aggregate_type", "aggregate_id", "sequence"], name="gap_once"),
+        ]
+        indexes = [models.Index(fields=["opened_at"], condition=Q(closed_at__isnull=True), name="gap_open_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate_type}:{self.aggregate_id} #{self.sequence}"

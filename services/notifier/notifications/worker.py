@@ -22,13 +22,14 @@ import dramatiq  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
-from notifications.boot import ResumeHeldAtBoot  # noqa: E402
+from notifications.boot import OrderSweeper, ResumeHeldAtBoot  # noqa: E402
 from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E402
 from notifications.consume import event_consume, should_retry  # noqa: E402
 from notifications.group_commit import IntakeWriter  # noqa: E402
 
 broker = notifier_broker(settings.REDIS_URL, settings.NOTIFIER)
 broker.add_middleware(ResumeHeldAtBoot())
+broker.add_middleware(OrderSweeper())  # with ordering off too: events left waiting still take effect
 dramatiq.set_broker(broker)
 dramatiq.set_encoder(MsgspecJSONEncoder())
 intake_writer = IntakeWriter(max_batch=settings.NOTIFIER["INTAKE_BATCH_MAX"])

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from notifications.metrics import metrics_view
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -24,4 +25,5 @@ urlpatterns = [
     path("api/v1/", include("notifications.api.urls")),
     path("healthz", healthz),
     path("readyz", readyz),
+    path("metrics", metrics_view),
 ]

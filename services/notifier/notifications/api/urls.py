@@ -6,4 +6,5 @@ router = SimpleRouter()
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
 router.register("held", views.HeldMessageViewSet, basename="held")
+router.register("gaps", views.GapViewSet, basename="gap")
 urlpatterns = router.urls

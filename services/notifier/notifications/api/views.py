@@ -13,6 +13,7 @@ from notifications.api.filters import DeliveryFilter, NotificationFilter
 from notifications.api.serializers import DeliverySerializer, NotificationSerializer
 from notifications.models import Delivery, Notification
 from notifications.redrive import KINDS, held_message, held_messages, held_summary
+from notifications.sequencing import gaps_open_list
 
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
@@ -62,3 +63,19 @@ class HeldMessageViewSet(viewsets.ViewSet):
     @action(detail=False)
     def summary(self, request: Request) -> Response:
         return Response({"held": held_summary()})
+
+
+class GapViewSet(viewsets.ViewSet):
+    """Staff only: open sequence gaps by aggregate (``alerting`` once open past NOTIFIER_GAP_ALERT_AFTER)."""
+
+    permission_classes = [IsAdminUser]
+
+    def list(self, request: Request) -> Response:
+        gaps = gaps_open_list()
+        return Response(
+            {
+                "count": len(gaps),
+                "alerting": sum(gap.alerting for gap in gaps),
+                "results": [gap.as_dict() for gap in gaps],
+            }
+        )

@@ -128,6 +128,12 @@ NOTIFIER = {
     "INTAKE_BATCH_MAX": env_int("NOTIFIER_INTAKE_BATCH_MAX", 64),
     #: Days inbox rows are kept (the deduplication horizon).
     "INBOX_RETENTION_DAYS": env_int("NOTIFIER_INBOX_RETENTION_DAYS", 30),
+    #: Apply each aggregate's events in sequence order (false: in arrival order, no gap detection).
+    "ORDERING": env_bool("NOTIFIER_ORDERING", True),
+    #: Seconds an event that arrived ahead of an earlier sequence waits for it before taking effect anyway.
+    "ORDER_WAIT": env_float("NOTIFIER_ORDER_WAIT", 5.0),
+    #: Seconds a gap may stay open before it is reported (command exit status, API, metric).
+    "GAP_ALERT_AFTER": env_float("NOTIFIER_GAP_ALERT_AFTER", 300.0),
 }
 
 LOGGING = {

@@ -7,13 +7,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from notifications.models import InboxEvent, InboxStatus
+from notifications.models import InboxEvent, InboxStatus, SequenceGap
 
 
 class Command(BaseCommand):
     help = (
         "Delete inbox rows (with their notifications and deliveries) older than NOTIFIER_INBOX_RETENTION_DAYS; "
-        "parked events are kept until taken in."
+        "parked and waiting events are kept until taken in; closed sequence gaps go after the same time."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -22,12 +22,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         days = options["days"] or settings.NOTIFIER["INBOX_RETENTION_DAYS"]
-        old = InboxEvent.objects.filter(received_at__lt=timezone.now() - timedelta(days=days)).exclude(
-            status=InboxStatus.PARKED.value
+        cutoff = timezone.now() - timedelta(days=days)
+        old = InboxEvent.objects.filter(received_at__lt=cutoff).exclude(
+            status__in=[InboxStatus.PARKED.value, InboxStatus.WAITING.value]
         )
-        count = old.count()
+        closed_gaps = SequenceGap.objects.filter(closed_at__lt=cutoff)
+        count, gaps = old.count(), closed_gaps.count()
         if not options["dry_run"]:
             old.delete()
+            closed_gaps.delete()
         self.stdout.write(
-            f"{count} inbox rows older than {days} days" + (" (dry run)" if options["dry_run"] else " deleted")
+            f"{count} inbox rows and {gaps} closed gaps older than {days} days"
+            + (" (dry run)" if options["dry_run"] else " deleted")
         )

@@ -1,0 +1,141 @@
+"""Guarantee 8 in one process, on PostgreSQL: each aggregate's effects in sequence order, every gap seen."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from notifications.inbox import inbox_take, inbox_take_many
+from notifications.models import AggregateCursor, Delivery, InboxEvent, Notification, SequenceGap
+from notifications.sweep import order_sweep
+
+from tests.notifier.conftest import envelope, generation_payload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+PATHS = pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
+
+
+def of(aggregate: str, *sequences: int) -> list:
+    return [envelope(aggregate_id=aggregate, sequence=s) for s in sequences]
+
+
+def notified_sequences(aggregate: str) -> list[int]:
+    return list(
+        Notification.objects.filter(event__aggregate_id=aggregate)
+        .order_by("id")
+        .values_list("event__sequence", flat=True)
+    )
+
+
+@PATHS
+def test_events_arriving_in_reverse_take_effect_in_sequence_order(single_statement):
+    third, second, first = of("a", 3, 2, 1)
+    assert inbox_take(third, single_statement=single_statement).status == "waiting"
+    assert inbox_take(second, single_statement=single_statement).status == "waiting"
+    assert notified_sequences("a") == []
+    released = inbox_take(first, single_statement=single_statement)
+    assert notified_sequences("a") == [1, 2, 3]
+    assert len(released.delivery_ids) == 3  # the e-mails of all three, to attempt now
+    assert set(InboxEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert AggregateCursor.objects.get(aggregate_id="a").applied == 3
+
+
+@PATHS
+def test_one_batch_in_reverse_takes_effect_in_sequence_order(single_statement):
+    inbox_take_many(of("a", 3, 2, 1) + of("b", 2, 1), single_statement=single_statement)
+    assert notified_sequences("a") == [1, 2, 3] and notified_sequences("b") == [1, 2]
+
+
+def test_a_missing_sequence_becomes_a_reported_gap_and_its_late_arrival_closes_it(client, settings):
+    first, third = of("gp-12", 1, 3)
+    second = envelope(aggregate_id="gp-12", sequence=2, payload=generation_payload(webhook_url="https://h.example/x"))
+    inbox_take_many([first, third])
+    assert order_sweep(wait=60).released == 0  # not waited long enough
+    swept = order_sweep(wait=0)
+    assert (swept.released, swept.gaps) == (1, 1)
+    assert notified_sequences("gp-12") == [1, 3]
+    gap = SequenceGap.objects.get()
+    assert (gap.aggregate_id, gap.sequence, gap.closed_at) == ("gp-12", 2, None)
+    # reported: the command (exit 1, table and JSON), the API, the metrics
+    settings.NOTIFIER = {**settings.NOTIFIER, "GAP_ALERT_AFTER": 0}
+    out = StringIO()
+    with pytest.raises(SystemExit) as exit_status:
+        call_command("inbox", "gaps", "--json", stdout=out)
+    assert exit_status.value.code == 1
+    reported = json.loads(out.getvalue())
+    assert (reported["aggregate"], reported["missing"], reported["alerting"]) == ("generated_project:gp-12", [2], True)
+    table = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("inbox", "gaps", stdout=table)
+    assert "generated_project:gp-12" in table.getvalue() and "outbox replay --aggregate" in table.getvalue()
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("ops", password="pw"))
+    api = client.get("/api/v1/gaps/").json()
+    assert api["alerting"] == 1 and api["results"][0]["missing"] == [2]
+    metrics = client.get("/metrics").content.decode()
+    assert "notifier_sequence_gaps_open 1.0" in metrics and "notifier_sequence_gap_aggregates_alerting 1.0" in metrics
+    assert client.get("/admin/notifications/sequencegap/?open=yes").status_code == 200
+    # when the missing event arrives (an operator's replay), it takes effect once, marked late
+    assert inbox_take(second).status == "processed"
+    assert inbox_take(second).duplicate
+    assert notified_sequences("gp-12") == [1, 3, 2]
+    assert InboxEvent.objects.get(event_id=second.event_id).late
+    late = Notification.objects.get(event__event_id=second.event_id)
+    assert late.subject.startswith("[late] ")
+    webhook = json.loads(Delivery.objects.get(event__event_id=second.event_id, channel="webhook").body)
+    assert (webhook["data"]["sequence"], webhook["data"]["late"]) == (2, True)
+    listed = client.get("/api/v1/notifications/").json()["results"]
+    assert {(n["sequence"], n["late"]) for n in listed} == {(1, False), (3, False), (2, True)}
+    assert SequenceGap.objects.get().closed_by == second.event_id
+    call_command("inbox", "gaps", stdout=StringIO())  # no SystemExit: nothing open
+
+
+def test_an_early_event_waits_no_longer_than_the_order_wait():
+    inbox_take_many(of("a", 1, 3, 4, 6))
+    swept = order_sweep(wait=0)
+    # 3 and 4 go once 2 is given up on; then 6 once 5 is
+    assert (swept.released, swept.gaps) == (3, 2)
+    assert notified_sequences("a") == [1, 3, 4, 6]
+    assert sorted(SequenceGap.objects.values_list("sequence", flat=True)) == [2, 5]
+
+
+@PATHS
+def test_redeliveries_and_duplicates_add_nothing_and_open_no_gap(single_statement):
+    events = of("a", 1, 2, 3)
+    inbox_take_many([events[2], events[2]], single_statement=single_statement)  # waiting, twice
+    inbox_take_many([events[0], events[2], events[0]], single_statement=single_statement)
+    inbox_take_many(events + events, single_statement=single_statement)
+    assert notified_sequences("a") == [1, 2, 3]
+    assert order_sweep(wait=0).released == 0 and not SequenceGap.objects.exists()
+
+
+def test_concurrent_intakes_of_one_aggregate_keep_its_order():
+    events = of("hot", *range(1, 41))
+    random.Random(7).shuffle(events)
+    chunks = [events[i::4] for i in range(4)]
+
+    def take(chunk: list) -> None:
+        for event in chunk:
+            inbox_take(event)
+        connection.close()
+
+    threads = [threading.Thread(target=take, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert notified_sequences("hot") == list(range(1, 41))
+    assert not InboxEvent.objects.filter(status="waiting").exists() and not SequenceGap.objects.exists()
+
+
+def test_with_ordering_off_events_take_effect_as_they_arrive(settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "ORDERING": False}
+    inbox_take_many(of("a", 3, 1))
+    inbox_take(of("a", 2)[0])
+    assert sorted(notified_sequences("a")) == [1, 2, 3] and not AggregateCursor.objects.exists()
