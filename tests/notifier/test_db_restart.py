@@ -8,6 +8,7 @@ import time
 import uuid
 
 import psycopg
+import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
@@ -82,3 +83,29 @@ def test_postgresql_restart_fails_no_message_and_loses_none(notifier_redis, smtp
         if processes is not None:
             processes.stop_all()
         pg.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_ended_inside_a_transaction_runs_again_on_a_new_connection():
+    """Leaving ``transaction.atomic()`` after the server ended the session reconnects at once, so the
+    connection looks healthy: the error itself says it was the connection's."""
+    from django.db import connection, transaction
+    from notifications.db import on_fresh_connection
+
+    from tests.notifier.conftest import notifier_database_url
+
+    tries = []
+
+    def action() -> int:
+        tries.append(1)
+        with transaction.atomic():
+            if len(tries) == 1:  # the first try's session is ended under it, as a restart does
+                with psycopg.connect(notifier_database_url(), autocommit=True) as other:
+                    other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                return cursor.fetchone()[0]
+
+    connection.ensure_connection()
+    assert on_fresh_connection(action) == 1
+    assert len(tries) == 2

@@ -35,6 +35,21 @@ def connection_lost() -> bool:
         return True
 
 
+#: SQLSTATEs that mean the server ended the session (admin or crash shutdown, not accepting
+#: connections yet); class 08 is every connection exception.
+_SESSION_ENDED = frozenset({"57P01", "57P02", "57P03"})
+
+
+def connection_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (a Django database error) says the connection, not the statement, failed.
+
+    Needed besides ``connection_lost``: leaving ``transaction.atomic()`` after such an error makes
+    Django open a new connection at once, so the thread's connection looks healthy again.
+    """
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return sqlstate.startswith("08") or sqlstate in _SESSION_ENDED
+
+
 def on_fresh_connection(action: Callable[[], T], *, within: float | None = None) -> T:
     """Run ``action``; when it fails because the connection died, run it again on a new one.
 
@@ -48,7 +63,7 @@ def on_fresh_connection(action: Callable[[], T], *, within: float | None = None)
         try:
             return action()
         except (OperationalError, InterfaceError) as exc:
-            if connection.in_atomic_block or not connection_lost():
+            if connection.in_atomic_block or not (connection_failure(exc) or connection_lost()):
                 raise
             connection.close()
             if deadline is None:
