@@ -145,7 +145,7 @@ def test_processing_failures_are_counted_in_the_database(monkeypatch):
 
 
 def test_the_inbox_keeps_envelope_fields_by_their_names():
-    from notifications.inbox import INBOX_ENVELOPE_FIELDS
+    from notifications.intake_writes import INBOX_ENVELOPE_FIELDS
 
     from codegen_contracts import Envelope
 

@@ -14,8 +14,9 @@ from codegen_contracts import ContractError, EventReading, envelope_read
 from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
 from notifications.errors import PoisonEnvelope
-from notifications.inbox import Intake, inbox_take
+from notifications.inbox import inbox_take
 from notifications.models import PoisonMessage
+from notifications.plans import Intake
 
 logger = logging.getLogger(__name__)
 

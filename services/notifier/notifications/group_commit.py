@@ -20,7 +20,8 @@ from django.db import close_old_connections, connection
 
 from codegen_contracts import EventReading
 from notifications.db import on_fresh_connection
-from notifications.inbox import Intake, inbox_take_many
+from notifications.inbox import inbox_take_many
+from notifications.plans import Intake
 
 logger = logging.getLogger(__name__)
 

@@ -1,332 +1,19 @@
-"""Taking events in, exactly once: each inbox row and everything its event creates, in one transaction."""
+"""Taking events in, exactly once and in each aggregate's order: each inbox row and everything its event
+creates, in one transaction."""
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
-import msgspec
 from django.db import connection, transaction
-from django.utils import timezone
 
-from codegen_contracts import Envelope, EventReading, ReadingOutcome, envelope_read, envelope_to_builtins, event_spec
-from notifications.handlers import HANDLERS, Notice
-from notifications.models import (
-    AggregateCursor,
-    Channel,
-    Delivery,
-    DeliveryStatus,
-    InboxEvent,
-    InboxStatus,
-    Notification,
-)
-from notifications.webhooks import webhook_body
+from codegen_contracts import Envelope, EventReading, envelope_read
+from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes
+from notifications.models import Delivery, DeliveryStatus, InboxStatus
+from notifications.plans import Intake, IntakePlan, intake_plan, reading_of
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Intake:
-    """What taking an event in did: ``duplicate`` when it had been received before, ``status`` its inbox status."""
-
-    duplicate: bool
-    status: str = InboxStatus.PROCESSED.value
-    delivery_ids: tuple[int, ...] = ()
-
-    @property
-    def ignored(self) -> bool:
-        return self.status == InboxStatus.IGNORED
-
-
-@dataclass(frozen=True)
-class IntakePlan:
-    """What taking one reading in writes: its inbox status, the notice and the delivery rows."""
-
-    reading: EventReading
-    status: str
-    notice: Notice | None
-    deliveries: list[Delivery]
-    late: bool = False
-
-    @property
-    def envelope(self) -> Envelope:
-        return self.reading.envelope
-
-    @property
-    def aggregate(self) -> tuple[str, str]:
-        return self.reading.envelope.aggregate_type, self.reading.envelope.aggregate_id
-
-    def waiting(self) -> IntakePlan:
-        """This plan held back until the earlier sequences of its aggregate arrive: the inbox row only."""
-        return IntakePlan(self.reading, InboxStatus.WAITING.value, None, [])
-
-
-#: The inbox status of a reading that is not taken in now.
-_HELD = {ReadingOutcome.PARKED: InboxStatus.PARKED.value, ReadingOutcome.UNKNOWN_TYPE: InboxStatus.UNKNOWN.value}
-
-
-def reading_of(envelope: Envelope) -> EventReading:
-    """The reading of an envelope this notifier's own contracts built (tests, tools): current, raw as sent."""
-    return EventReading(
-        ReadingOutcome.CURRENT, envelope, envelope.schema_version, envelope_to_builtins(envelope), payload=None
-    )
-
-
-#: What marks the notice of an event taken in after a later one of its aggregate.
-LATE_MARK = "[late] "
-
-
-def intake_plan(reading: EventReading, *, late: bool = False) -> IntakePlan:
-    """What taking ``reading`` in writes: held as it is, ignored without a handler, or its notice and deliveries.
-
-    A ``late`` event's notice says so: its subject starts with LATE_MARK and its webhook data has
-    ``"late": true`` (every webhook's data carries the event's ``sequence``, for receivers to order by).
-    """
-    envelope = reading.envelope
-    if reading.outcome in _HELD:
-        return IntakePlan(reading, _HELD[reading.outcome], None, [], late=late)
-    handler = HANDLERS.get(envelope.event_type)
-    if handler is None:
-        return IntakePlan(reading, InboxStatus.IGNORED.value, None, [], late=late)
-    payload = reading.payload
-    if payload is None:
-        payload = msgspec.convert(envelope.payload, event_spec(envelope.event_type).payload_type)
-    notice = handler(envelope, payload)
-    if late:
-        notice = replace(notice, subject=LATE_MARK + notice.subject)
-    deliveries = [
-        Delivery(channel=Channel.EMAIL.value, target=email, subject=notice.subject, body=notice.body)
-        for email in notice.emails
-    ]
-    if notice.webhooks:
-        body = webhook_body(
-            event_type=envelope.event_type,
-            occurred_at=envelope.occurred_at.isoformat(),
-            data={
-                **envelope.payload,
-                "event_id": str(envelope.event_id),
-                "sequence": envelope.sequence,
-                **({"late": True} if late else {}),
-            },
-        ).decode()
-        deliveries += [
-            Delivery(channel=Channel.WEBHOOK.value, target=url, subject=notice.subject, body=body)
-            for url in notice.webhooks
-        ]
-    return IntakePlan(reading, InboxStatus.PROCESSED.value, notice, deliveries, late=late)
-
-
-#: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
-#: the one list both intake paths (and the JSON the single statement is sent) are built from.
-INBOX_ENVELOPE_FIELDS: dict[str, str] = {
-    "event_id": "uuid",
-    "event_type": "text",
-    "aggregate_type": "text",
-    "aggregate_id": "text",
-    "sequence": "integer",
-    "occurred_at": "timestamptz",
-    "correlation_id": "text",
-    "traceparent": "text",
-}
-#: The inbox row's columns besides the envelope's fields, from the reading and the plan.
-_INBOX_READING_COLUMNS = ("schema_version", "status", "reason", "raw", "late")
-_INBOX_COLUMNS = ", ".join((*INBOX_ENVELOPE_FIELDS, *_INBOX_READING_COLUMNS))
-#: What the single statement is sent per event besides the envelope's fields.
-_PG_EVENT_EXTRA = {
-    "schema_version": "integer",
-    "status": "text",
-    "reason": "text",
-    "raw": "jsonb",
-    "late": "boolean",
-    "ord": "integer",
-    "released_id": "bigint",
-    "notify": "boolean",
-    "project_id": "bigint",
-    "recipient": "text",
-    "subject": "text",
-    "body": "text",
-}
-
-
-def _inbox_values(plan: IntakePlan) -> dict[str, object]:
-    """What an inbox row keeps, by column name (``_INBOX_COLUMNS``' order)."""
-    reading = plan.reading
-    return {
-        **{name: getattr(reading.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
-        "schema_version": reading.received_version,
-        "status": plan.status,
-        "reason": reading.reason,
-        "raw": reading.raw,
-        "late": plan.late,
-    }
-
-
-#: One row to write: a plan, and the inbox id of the waiting row it releases (None for a new arrival).
-IntakeWrite = tuple[IntakePlan, int | None]
-#: An aggregate's cursor to set: ``{"t": type, "i": id, "applied": n, "waiting": n}``.
-CursorMove = dict[str, object]
-
-#: Every event of a batch in one statement: data-modifying CTEs insert the new arrivals' inbox rows
-#: (skipping event ids already there), give released waiting rows their status, write the
-#: notifications and deliveries of both in the order given (``ord``: each aggregate's in sequence
-#: order), and move the aggregates' cursors. The events, deliveries and cursors arrive as JSON arrays
-#: (much cheaper to send than a dozen typed arrays); the statement answers with each event id that
-#: took effect (or was recorded) and its delivery ids.
-_PG_INPUT = f"""
-WITH input AS (
-    SELECT * FROM json_to_recordset(%(events)s::json)
-        AS t({", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())})
-), inserted AS (
-    INSERT INTO notifier_inbox ({_INBOX_COLUMNS}, received_at)
-    SELECT {_INBOX_COLUMNS}, now() FROM input WHERE released_id IS NULL
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING id, event_id
-)"""
-_PG_RELEASED = """, released AS (
-    UPDATE notifier_inbox AS w SET status = input.status
-    FROM input WHERE w.id = input.released_id
-    RETURNING w.id, w.event_id
-), inbox AS (
-    SELECT id, event_id FROM inserted UNION ALL SELECT id, event_id FROM released
-)"""
-_PG_INSERTED = """, inbox AS (SELECT id, event_id FROM inserted)"""
-_PG_EFFECTS = """, notification AS (
-    INSERT INTO notifier_notification (event_id, event_type, project_id, recipient, channel, subject, body,
-                                       created_at)
-    SELECT inbox.id, input.event_type, input.project_id, input.recipient, 'in_app', input.subject, input.body, now()
-    FROM inbox JOIN input USING (event_id) WHERE input.notify ORDER BY input.ord
-), deliveries AS (
-    INSERT INTO notifier_delivery (event_id, channel, target, subject, body, status, attempts, last_error,
-                                   created_at, updated_at)
-    SELECT inbox.id, d.channel, d.target, d.subject, d.body, 'pending', 0, '', now(), now()
-    FROM inbox JOIN json_to_recordset(%(deliveries)s::json)
-        AS d(event_id uuid, channel text, target text, subject text, body text, ord integer) USING (event_id)
-    ORDER BY d.ord
-    RETURNING id, event_id
-)"""
-_PG_CURSORS = """, cursors AS (
-    UPDATE notifier_aggregate AS c SET applied = v.applied, waiting = v.waiting, updated_at = now()
-    FROM json_to_recordset(%(cursors)s::json) AS v(t text, i text, applied integer, waiting integer)
-    WHERE c.aggregate_type = v.t AND c.aggregate_id = v.i
-)"""
-_PG_ANSWER = """
-SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = inbox.id ORDER BY d.id) FROM inbox
-"""
-
-
-@functools.cache
-def _pg_take_sql(*, releases: bool, cursors: bool) -> str:
-    """The single statement, with the parts for released rows and cursor moves only when there are some
-    (an empty join would still be planned, and can scan a whole table)."""
-    return (
-        _PG_INPUT
-        + (_PG_RELEASED if releases else _PG_INSERTED)
-        + _PG_EFFECTS
-        + (_PG_CURSORS if cursors else "")
-        + _PG_ANSWER
-    )
-
-
-def _pg_take(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
-    """Write ``writes`` (and set ``cursors``: ``{t, i, applied, waiting}``) in one statement; the event ids
-    written with their delivery ids."""
-    events = []
-    deliveries = []
-    for index, (plan, released_id) in enumerate(writes):
-        envelope, notice = plan.envelope, plan.notice
-        events.append(
-            {
-                **_inbox_values(plan),
-                "ord": index,
-                "released_id": released_id,
-                "notify": notice is not None,
-                "project_id": notice.project_id if notice else 0,
-                "recipient": notice.recipient if notice else "",
-                "subject": notice.subject if notice else "",
-                "body": notice.body if notice else "",
-            }
-        )
-        deliveries += [
-            {"event_id": envelope.event_id, "channel": d.channel, "target": d.target, "subject": d.subject,
-             "body": d.body, "ord": index}
-            for d in plan.deliveries
-        ]  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _pg_take_sql(releases=any(released_id is not None for _, released_id in writes), cursors=bool(cursors)),
-            {
-                "events": msgspec.json.encode(events).decode(),
-                "deliveries": msgspec.json.encode(deliveries).decode(),
-                "cursors": msgspec.json.encode(list(cursors)).decode(),
-            },
-        )
-        return {event_id: tuple(ids) for event_id, ids in cursor.fetchall()}
-
-
-def _inbox_insert(plan: IntakePlan) -> int | None:
-    """Insert the inbox row; None when the event id is already there (a redelivery).
-
-    ON CONFLICT DO NOTHING makes a concurrent second delivery wait for the first transaction
-    and then find the row, rather than fail.
-    """
-    values = [
-        InboxEvent._meta.get_field(name).get_db_prep_save(value, connection)
-        for name, value in _inbox_values(plan).items()
-    ]
-    placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {InboxEvent._meta.db_table} ({_INBOX_COLUMNS}, received_at) "
-            f"VALUES ({placeholders}, CURRENT_TIMESTAMP) ON CONFLICT (event_id) DO NOTHING RETURNING id",
-            values,
-        )
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
-
-
-def _orm_take(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
-    """Write ``writes`` (and set ``cursors``) through the ORM in one transaction, in order; the event ids
-    written with their delivery ids."""
-    taken: dict[object, tuple[int, ...]] = {}
-    with transaction.atomic():
-        for plan, released_id in writes:
-            inbox_id = released_id if released_id is not None else _inbox_insert(plan)
-            if inbox_id is None:
-                continue
-            if released_id is not None:
-                InboxEvent.objects.filter(pk=released_id).update(status=plan.status)
-            taken[plan.envelope.event_id] = intake_effects_write(inbox_id, plan)
-        for cursor in cursors:
-            AggregateCursor.objects.filter(aggregate_type=cursor["t"], aggregate_id=cursor["i"]).update(
-                applied=cursor["applied"], waiting=cursor["waiting"], updated_at=timezone.now()
-            )
-    return taken
-
-
-def take_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
-    """Write ``writes`` and ``cursors`` in the caller's transaction, by the fastest path the database has."""
-    return _pg_take(writes, cursors) if connection.vendor == "postgresql" else _orm_take(writes, cursors)
-
-
-def intake_effects_write(inbox_id: int, plan: IntakePlan) -> tuple[int, ...]:
-    """Write the notification and delivery rows of ``plan`` for inbox row ``inbox_id``; the delivery ids."""
-    if plan.notice is None:
-        return ()
-    Notification.objects.create(
-        event_id=inbox_id,
-        event_type=plan.envelope.event_type,
-        project_id=plan.notice.project_id,
-        recipient=plan.notice.recipient,
-        channel=Channel.IN_APP.value,
-        subject=plan.notice.subject,
-        body=plan.notice.body,
-    )
-    for delivery in plan.deliveries:
-        delivery.event_id = inbox_id
-        delivery.save()
-    return tuple(d.pk for d in plan.deliveries)
 
 
 def _pending_deliveries(event_ids: list[object]) -> dict[object, tuple[int, ...]]:
@@ -376,7 +63,7 @@ def inbox_take_many(
             taken, written = _ordered_take(ordered, single_statement=single_statement)
     else:
         writes = [(plan, None) for plan in ordered]
-        taken = _pg_take(writes) if single_statement else _orm_take(writes)
+        taken = pg_writes(writes) if single_statement else orm_writes(writes)
         written = {plan.envelope.event_id: plan for plan in ordered}
     redelivered = [p.envelope.event_id for p in ordered if p.envelope.event_id not in taken and p.deliveries]
     pending = _pending_deliveries(redelivered) if redelivered else {}
@@ -455,7 +142,7 @@ def _ordered_take(
         waiting = len(position.rows) - len(decision.released) + len(waits)
         if (decision.applied, waiting) != (position.applied, len(position.rows)):
             cursors.append({"t": aggregate[0], "i": aggregate[1], "applied": decision.applied, "waiting": waiting})
-    taken = _pg_take(writes, cursors) if single_statement else _orm_take(writes, cursors)
+    taken = pg_writes(writes, cursors) if single_statement else orm_writes(writes, cursors)
     for key, arrival in releaser.items():
         released_ids = taken.pop(key, ())
         if arrival in taken:

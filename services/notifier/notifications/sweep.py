@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from codegen_contracts import envelope_read
-from notifications.inbox import IntakeWrite, intake_plan, take_writes
+from notifications.intake_writes import IntakeWrite, take_writes
 from notifications.models import AggregateCursor, InboxEvent, InboxStatus
 from notifications.ordering import order_expire
+from notifications.plans import intake_plan
 from notifications.sequencing import gaps_open
 
 #: Aggregates looked at per pass.

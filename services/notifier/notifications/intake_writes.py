@@ -1,0 +1,226 @@
+"""Writing intake plans: the inbox rows, notifications, deliveries and cursor moves of a batch, in one transaction.
+
+On PostgreSQL one statement (data-modifying CTEs); elsewhere, or when asked, through the ORM.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import msgspec
+from django.db import connection, transaction
+from django.utils import timezone
+
+from notifications.models import AggregateCursor, Channel, InboxEvent, Notification
+from notifications.plans import IntakePlan
+
+#: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
+#: the one list both intake paths (and the JSON the single statement is sent) are built from.
+INBOX_ENVELOPE_FIELDS: dict[str, str] = {
+    "event_id": "uuid",
+    "event_type": "text",
+    "aggregate_type": "text",
+    "aggregate_id": "text",
+    "sequence": "integer",
+    "occurred_at": "timestamptz",
+    "correlation_id": "text",
+    "traceparent": "text",
+}
+#: The inbox row's columns besides the envelope's fields, from the reading and the plan.
+_INBOX_READING_COLUMNS = ("schema_version", "status", "reason", "raw", "late")
+_INBOX_COLUMNS = ", ".join((*INBOX_ENVELOPE_FIELDS, *_INBOX_READING_COLUMNS))
+#: What the single statement is sent per event besides the envelope's fields.
+_PG_EVENT_EXTRA = {
+    "schema_version": "integer",
+    "status": "text",
+    "reason": "text",
+    "raw": "jsonb",
+    "late": "boolean",
+    "ord": "integer",
+    "released_id": "bigint",
+    "notify": "boolean",
+    "project_id": "bigint",
+    "recipient": "text",
+    "subject": "text",
+    "body": "text",
+}
+
+
+def _inbox_values(plan: IntakePlan) -> dict[str, object]:
+    """What an inbox row keeps, by column name (``_INBOX_COLUMNS``' order)."""
+    reading = plan.reading
+    return {
+        **{name: getattr(reading.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
+        "schema_version": reading.received_version,
+        "status": plan.status,
+        "reason": reading.reason,
+        "raw": reading.raw,
+        "late": plan.late,
+    }
+
+
+#: One row to write: a plan, and the inbox id of the waiting row it releases (None for a new arrival).
+IntakeWrite = tuple[IntakePlan, int | None]
+#: An aggregate's cursor to set: ``{"t": type, "i": id, "applied": n, "waiting": n}``.
+CursorMove = dict[str, object]
+
+#: Every event of a batch in one statement: data-modifying CTEs insert the new arrivals' inbox rows
+#: (skipping event ids already there), give released waiting rows their status, write the
+#: notifications and deliveries of both in the order given (``ord``: each aggregate's in sequence
+#: order), and move the aggregates' cursors. The events, deliveries and cursors arrive as JSON arrays
+#: (much cheaper to send than a dozen typed arrays); the statement answers with each event id that
+#: took effect (or was recorded) and its delivery ids.
+_PG_INPUT = f"""
+WITH input AS (
+    SELECT * FROM json_to_recordset(%(events)s::json)
+        AS t({", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())})
+), inserted AS (
+    INSERT INTO notifier_inbox ({_INBOX_COLUMNS}, received_at)
+    SELECT {_INBOX_COLUMNS}, now() FROM input WHERE released_id IS NULL
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id, event_id
+)"""
+_PG_RELEASED = """, released AS (
+    UPDATE notifier_inbox AS w SET status = input.status
+    FROM input WHERE w.id = input.released_id
+    RETURNING w.id, w.event_id
+), inbox AS (
+    SELECT id, event_id FROM inserted UNION ALL SELECT id, event_id FROM released
+)"""
+_PG_INSERTED = """, inbox AS (SELECT id, event_id FROM inserted)"""
+_PG_EFFECTS = """, notification AS (
+    INSERT INTO notifier_notification (event_id, event_type, project_id, recipient, channel, subject, body,
+                                       created_at)
+    SELECT inbox.id, input.event_type, input.project_id, input.recipient, 'in_app', input.subject, input.body, now()
+    FROM inbox JOIN input USING (event_id) WHERE input.notify ORDER BY input.ord
+), deliveries AS (
+    INSERT INTO notifier_delivery (event_id, channel, target, subject, body, status, attempts, last_error,
+                                   created_at, updated_at)
+    SELECT inbox.id, d.channel, d.target, d.subject, d.body, 'pending', 0, '', now(), now()
+    FROM inbox JOIN json_to_recordset(%(deliveries)s::json)
+        AS d(event_id uuid, channel text, target text, subject text, body text, ord integer) USING (event_id)
+    ORDER BY d.ord
+    RETURNING id, event_id
+)"""
+_PG_CURSORS = """, cursors AS (
+    UPDATE notifier_aggregate AS c SET applied = v.applied, waiting = v.waiting, updated_at = now()
+    FROM json_to_recordset(%(cursors)s::json) AS v(t text, i text, applied integer, waiting integer)
+    WHERE c.aggregate_type = v.t AND c.aggregate_id = v.i
+)"""
+_PG_ANSWER = """
+SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = inbox.id ORDER BY d.id) FROM inbox
+"""
+
+
+@functools.cache
+def _pg_take_sql(*, releases: bool, cursors: bool) -> str:
+    """The single statement, with the parts for released rows and cursor moves only when there are some
+    (an empty join would still be planned, and can scan a whole table)."""
+    return (
+        _PG_INPUT
+        + (_PG_RELEASED if releases else _PG_INSERTED)
+        + _PG_EFFECTS
+        + (_PG_CURSORS if cursors else "")
+        + _PG_ANSWER
+    )
+
+
+def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
+    """Write ``writes`` (and set ``cursors``: ``{t, i, applied, waiting}``) in one statement; the event ids
+    written with their delivery ids."""
+    events = []
+    deliveries = []
+    for index, (plan, released_id) in enumerate(writes):
+        envelope, notice = plan.envelope, plan.notice
+        events.append(
+            {
+                **_inbox_values(plan),
+                "ord": index,
+                "released_id": released_id,
+                "notify": notice is not None,
+                "project_id": notice.project_id if notice else 0,
+                "recipient": notice.recipient if notice else "",
+                "subject": notice.subject if notice else "",
+                "body": notice.body if notice else "",
+            }
+        )
+        deliveries += [
+            {"event_id": envelope.event_id, "channel": d.channel, "target": d.target, "subject": d.subject,
+             "body": d.body, "ord": index}
+            for d in plan.deliveries
+        ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _pg_take_sql(releases=any(released_id is not None for _, released_id in writes), cursors=bool(cursors)),
+            {
+                "events": msgspec.json.encode(events).decode(),
+                "deliveries": msgspec.json.encode(deliveries).decode(),
+                "cursors": msgspec.json.encode(list(cursors)).decode(),
+            },
+        )
+        return {event_id: tuple(ids) for event_id, ids in cursor.fetchall()}
+
+
+def _inbox_insert(plan: IntakePlan) -> int | None:
+    """Insert the inbox row; None when the event id is already there (a redelivery).
+
+    ON CONFLICT DO NOTHING makes a concurrent second delivery wait for the first transaction
+    and then find the row, rather than fail.
+    """
+    values = [
+        InboxEvent._meta.get_field(name).get_db_prep_save(value, connection)
+        for name, value in _inbox_values(plan).items()
+    ]
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {InboxEvent._meta.db_table} ({_INBOX_COLUMNS}, received_at) "
+            f"VALUES ({placeholders}, CURRENT_TIMESTAMP) ON CONFLICT (event_id) DO NOTHING RETURNING id",
+            values,
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
+
+
+def orm_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
+    """Write ``writes`` (and set ``cursors``) through the ORM in one transaction, in order; the event ids
+    written with their delivery ids."""
+    taken: dict[object, tuple[int, ...]] = {}
+    with transaction.atomic():
+        for plan, released_id in writes:
+            inbox_id = released_id if released_id is not None else _inbox_insert(plan)
+            if inbox_id is None:
+                continue
+            if released_id is not None:
+                InboxEvent.objects.filter(pk=released_id).update(status=plan.status)
+            taken[plan.envelope.event_id] = intake_effects_write(inbox_id, plan)
+        for cursor in cursors:
+            AggregateCursor.objects.filter(aggregate_type=cursor["t"], aggregate_id=cursor["i"]).update(
+                applied=cursor["applied"], waiting=cursor["waiting"], updated_at=timezone.now()
+            )
+    return taken
+
+
+def take_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
+    """Write ``writes`` and ``cursors`` in the caller's transaction, by the fastest path the database has."""
+    return pg_writes(writes, cursors) if connection.vendor == "postgresql" else orm_writes(writes, cursors)
+
+
+def intake_effects_write(inbox_id: int, plan: IntakePlan) -> tuple[int, ...]:
+    """Write the notification and delivery rows of ``plan`` for inbox row ``inbox_id``; the delivery ids."""
+    if plan.notice is None:
+        return ()
+    Notification.objects.create(
+        event_id=inbox_id,
+        event_type=plan.envelope.event_type,
+        project_id=plan.notice.project_id,
+        recipient=plan.notice.recipient,
+        channel=Channel.IN_APP.value,
+        subject=plan.notice.subject,
+        body=plan.notice.body,
+    )
+    for delivery in plan.deliveries:
+        delivery.event_id = inbox_id
+        delivery.save()
+    return tuple(d.pk for d in plan.deliveries)

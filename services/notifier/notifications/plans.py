@@ -1,0 +1,103 @@
+"""What taking one event in means: its plan (inbox status, notice, deliveries) and what intake reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import msgspec
+
+from codegen_contracts import Envelope, EventReading, ReadingOutcome, envelope_to_builtins, event_spec
+from notifications.handlers import HANDLERS, Notice
+from notifications.models import Channel, Delivery, InboxStatus
+from notifications.webhooks import webhook_body
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What taking an event in did: ``duplicate`` when it had been received before, ``status`` its inbox status."""
+
+    duplicate: bool
+    status: str = InboxStatus.PROCESSED.value
+    delivery_ids: tuple[int, ...] = ()
+
+    @property
+    def ignored(self) -> bool:
+        return self.status == InboxStatus.IGNORED
+
+
+@dataclass(frozen=True)
+class IntakePlan:
+    """What taking one reading in writes: its inbox status, the notice and the delivery rows."""
+
+    reading: EventReading
+    status: str
+    notice: Notice | None
+    deliveries: list[Delivery]
+    late: bool = False
+
+    @property
+    def envelope(self) -> Envelope:
+        return self.reading.envelope
+
+    @property
+    def aggregate(self) -> tuple[str, str]:
+        return self.reading.envelope.aggregate_type, self.reading.envelope.aggregate_id
+
+    def waiting(self) -> IntakePlan:
+        """This plan held back until the earlier sequences of its aggregate arrive: the inbox row only."""
+        return IntakePlan(self.reading, InboxStatus.WAITING.value, None, [])
+
+
+#: The inbox status of a reading that is not taken in now.
+_HELD = {ReadingOutcome.PARKED: InboxStatus.PARKED.value, ReadingOutcome.UNKNOWN_TYPE: InboxStatus.UNKNOWN.value}
+
+
+def reading_of(envelope: Envelope) -> EventReading:
+    """The reading of an envelope this notifier's own contracts built (tests, tools): current, raw as sent."""
+    return EventReading(
+        ReadingOutcome.CURRENT, envelope, envelope.schema_version, envelope_to_builtins(envelope), payload=None
+    )
+
+
+#: What marks the notice of an event taken in after a later one of its aggregate.
+LATE_MARK = "[late] "
+
+
+def intake_plan(reading: EventReading, *, late: bool = False) -> IntakePlan:
+    """What taking ``reading`` in writes: held as it is, ignored without a handler, or its notice and deliveries.
+
+    A ``late`` event's notice says so: its subject starts with LATE_MARK and its webhook data has
+    ``"late": true`` (every webhook's data carries the event's ``sequence``, for receivers to order by).
+    """
+    envelope = reading.envelope
+    if reading.outcome in _HELD:
+        return IntakePlan(reading, _HELD[reading.outcome], None, [], late=late)
+    handler = HANDLERS.get(envelope.event_type)
+    if handler is None:
+        return IntakePlan(reading, InboxStatus.IGNORED.value, None, [], late=late)
+    payload = reading.payload
+    if payload is None:
+        payload = msgspec.convert(envelope.payload, event_spec(envelope.event_type).payload_type)
+    notice = handler(envelope, payload)
+    if late:
+        notice = replace(notice, subject=LATE_MARK + notice.subject)
+    deliveries = [
+        Delivery(channel=Channel.EMAIL.value, target=email, subject=notice.subject, body=notice.body)
+        for email in notice.emails
+    ]
+    if notice.webhooks:
+        body = webhook_body(
+            event_type=envelope.event_type,
+            occurred_at=envelope.occurred_at.isoformat(),
+            data={
+                **envelope.payload,
+                "event_id": str(envelope.event_id),
+                "sequence": envelope.sequence,
+                **({"late": True} if late else {}),
+            },
+        ).decode()
+        deliveries += [
+            Delivery(channel=Channel.WEBHOOK.value, target=url, subject=notice.subject, body=body)
+            for url in notice.webhooks
+        ]
+    return IntakePlan(reading, InboxStatus.PROCESSED.value, notice, deliveries, late=late)
