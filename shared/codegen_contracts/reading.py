@@ -14,7 +14,7 @@ The caller keeps the raw message it received, so nothing the producer sent is lo
 
 from __future__ import annotations
 
-import functools
+import threading
 import types
 from dataclasses import dataclass
 from enum import StrEnum
@@ -63,12 +63,25 @@ class EventReading:
     payload: msgspec.Struct | None = None
 
 
-@functools.cache
+_tolerant_types: dict[type[msgspec.Struct], type[msgspec.Struct]] = {}
+_tolerant_lock = threading.Lock()
+
+
 def _tolerant(payload_type: type[msgspec.Struct]) -> type[msgspec.Struct]:
-    """``payload_type`` with unknown fields ignored instead of refused."""
-    return types.new_class(
-        payload_type.__name__, (payload_type,), {"forbid_unknown_fields": False, "frozen": True, "kw_only": True}
-    )
+    """``payload_type`` with unknown fields ignored instead of refused (made once, under a lock: a
+    consumer's threads meet here at once on their first messages)."""
+    tolerant = _tolerant_types.get(payload_type)
+    if tolerant is None:
+        with _tolerant_lock:
+            tolerant = _tolerant_types.get(payload_type)
+            if tolerant is None:
+                tolerant = types.new_class(
+                    payload_type.__name__,
+                    (payload_type,),
+                    {"forbid_unknown_fields": False, "frozen": True, "kw_only": True},
+                )
+                _tolerant_types[payload_type] = tolerant
+    return tolerant
 
 
 def envelope_read(data: Any) -> EventReading:
@@ -111,3 +124,7 @@ def envelope_read(data: Any) -> EventReading:
             raise InvalidPayload(f"{event_type} upcast to v{current.version}: {exc}") from None
     envelope = msgspec.structs.replace(head, schema_version=current.version, payload=msgspec.to_builtins(typed))
     return EventReading(ReadingOutcome.CURRENT, envelope, version, data, payload=typed)
+
+
+for _spec in EVENT_VERSIONS.values():  # the released catalogue's, made at import
+    _tolerant(_spec.payload_type)

@@ -38,6 +38,7 @@ def notifier_worker_env(notifier_db: str, smtp_port: int) -> dict[str, str]:
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "WEBHOOK_SECRET": SECRET,
+        "PYTHONFAULTHANDLER": "1",
     }
 
 

@@ -41,6 +41,7 @@ def processes(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Pro
         "REDIS_URL": redis_url,
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "services" / "projects")]),
         "PYTHONUNBUFFERED": "1",
+        "PYTHONFAULTHANDLER": "1",  # a crash of a process prints every thread's stack
     }
     running = Processes(env, tmp_path)
     yield running

@@ -7,11 +7,13 @@ import threading
 from typing import Any
 
 import dramatiq
+from django.conf import settings
 from django.db import connection
 
 from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
 from notifications.resume import HELD, TAKEN_IN, inbox_resume
+from notifications.sweep import order_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +45,6 @@ class ResumeHeldAtBoot(dramatiq.Middleware):
 
 def order_sweeps(stop: threading.Event) -> None:
     """Sweep waiting events until ``stop`` is set, every fifth of NOTIFIER_ORDER_WAIT (0.05 to 1 s)."""
-    from django.conf import settings
-
-    from notifications.sweep import order_sweep
-
     interval = max(0.05, min(1.0, settings.NOTIFIER["ORDER_WAIT"] / 5))
     while not stop.wait(interval):
         try:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from itertools import groupby
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from codegen_contracts import Envelope, EventReading, envelope_read
 from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
+from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
 from notifications.plans import Intake, IntakePlan, intake_plan, reading_of
+from notifications.sequencing import aggregates_lock, gaps_close
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +47,6 @@ def inbox_take_many(
     call, is a duplicate and adds nothing, but a redelivery gets back the deliveries a crashed
     first try left pending. An Envelope stands for its own current reading (``reading_of``).
     """
-    from django.conf import settings
-
     if single_statement is None:
         single_statement = connection.vendor == "postgresql"
     firsts: dict[object, IntakePlan] = {}
@@ -94,11 +96,6 @@ def _ordered_take(
     Returns the new event ids with their delivery ids (an arrival that released waiting events
     carries their deliveries too) and the plan each was written with.
     """
-    from itertools import groupby
-
-    from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
-    from notifications.sequencing import aggregates_lock, gaps_close
-
     positions = aggregates_lock((plan.aggregate, plan.envelope.sequence) for plan in plans)
     writes: list[IntakeWrite] = []
     cursors: list[CursorMove] = []

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -176,8 +177,6 @@ class OpenGap:
 def gaps_open_list(*, alert_after: float | None = None, limit: int = 1000) -> list[OpenGap]:
     """Open gaps by aggregate, oldest first (at most ``limit`` aggregates); ``alerting`` once open
     longer than ``alert_after`` seconds (NOTIFIER_GAP_ALERT_AFTER)."""
-    from django.conf import settings
-
     alert_after = settings.NOTIFIER["GAP_ALERT_AFTER"] if alert_after is None else alert_after
     cutoff = timezone.now() - timedelta(seconds=alert_after)
     by_aggregate: dict[Aggregate, list[SequenceGap]] = {}
