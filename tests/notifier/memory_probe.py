@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import json
 import sys
-import time
 import tracemalloc
 import uuid
 
@@ -20,6 +19,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from codegen_contracts import EVENTS_QUEUE, envelope_to_builtins
 from tests.notifier.conftest import envelope, events_message, generation_payload
+from tests.support import poll
 
 
 def _feed(redis_url: str, count: int, first: int) -> None:
@@ -37,11 +37,15 @@ def _feed(redis_url: str, count: int, first: int) -> None:
             broker.enqueue(message)
     broker.close()
     client = redis.Redis.from_url(redis_url)
-    deadline = time.monotonic() + 300
-    while client.llen(f"dramatiq:{EVENTS_QUEUE}") or any(client.scard(k) for k in client.keys("dramatiq:__acks__*")):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the worker did not drain the queue in 300 s")
-        time.sleep(0.05)
+    drained = poll(
+        lambda: (
+            not client.llen(f"dramatiq:{EVENTS_QUEUE}")
+            and not any(client.scard(k) for k in client.keys("dramatiq:__acks__*"))
+        ),
+        timeout=300,
+    )
+    if not drained:
+        raise RuntimeError("the worker did not drain the queue in 300 s")
     client.close()  # a message is acked only once its actor returned: its deliveries are settled
 
 

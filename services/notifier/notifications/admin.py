@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -49,9 +50,8 @@ class ReplayAdmin(ReadOnlyAdmin):
 
     actions = ["replay_selected"]
 
-    def held(self, obj: Any) -> HeldMessage:
-        """The held message a row stands for."""
-        raise NotImplementedError
+    #: The held message a row stands for.
+    held: Callable[[Any], HeldMessage]
 
     def replayable(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """The selected rows a replay takes."""
@@ -122,8 +122,7 @@ class InboxEventAdmin(ReplayAdmin):
     readonly_fields = ["reason", "raw"]
     change_list_template = "admin/notifications/inboxevent/change_list.html"
 
-    def held(self, obj: InboxEvent) -> HeldMessage:
-        return of_inbox(obj)
+    held = staticmethod(of_inbox)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         return super().changelist_view(request, extra_context={**(extra_context or {}), "held": held_summary()})
@@ -163,8 +162,7 @@ class PoisonMessageAdmin(ReplayAdmin):
     list_filter = [ResolvedFilter, "dead_lettered"]
     search_fields = ["=message_id"]
 
-    def held(self, obj: PoisonMessage) -> HeldMessage:
-        return of_poison(obj)
+    held = staticmethod(of_poison)
 
 
 @admin.register(Redrive)

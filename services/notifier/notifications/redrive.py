@@ -11,6 +11,7 @@ replayed message goes through the inbox, so it has one effect however often it i
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,8 +127,6 @@ def held_message(message_id: str) -> HeldMessage | None:
 
 
 def _is_uuid(value: str) -> bool:
-    import uuid
-
     try:
         uuid.UUID(value)
     except ValueError:
