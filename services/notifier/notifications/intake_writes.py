@@ -81,9 +81,12 @@ WITH input AS (
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, event_id
 )"""
+#: Released rows are found by primary key (``= ANY``) and cursors moved by upsert on their unique key, so that
+#: both use an index whatever the planner thinks of the tables' size (a join with the JSON input was
+#: planned as a sequential scan while the tables had no statistics, slower with every row stored).
 _PG_RELEASED = """, released AS (
     UPDATE notifier_inbox AS w SET status = input.status
-    FROM input WHERE w.id = input.released_id
+    FROM input WHERE w.id = ANY(%(released)s::bigint[]) AND w.id = input.released_id
     RETURNING w.id, w.event_id
 ), inbox AS (
     SELECT id, event_id FROM inserted UNION ALL SELECT id, event_id FROM released
@@ -104,9 +107,11 @@ _PG_EFFECTS = """, notification AS (
     RETURNING id, event_id
 )"""
 _PG_CURSORS = """, cursors AS (
-    UPDATE notifier_aggregate AS c SET applied = v.applied, waiting = v.waiting, updated_at = now()
+    INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
+    SELECT v.t, v.i, v.applied, v.waiting, 0, now()
     FROM json_to_recordset(%(cursors)s::json) AS v(t text, i text, applied integer, waiting integer)
-    WHERE c.aggregate_type = v.t AND c.aggregate_id = v.i
+    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+        SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
 )"""
 _PG_ANSWER = """
 SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = inbox.id ORDER BY d.id) FROM inbox
@@ -157,6 +162,7 @@ def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ())
                 "events": msgspec.json.encode(events).decode(),
                 "deliveries": msgspec.json.encode(deliveries).decode(),
                 "cursors": msgspec.json.encode(list(cursors)).decode(),
+                "released": [released_id for _, released_id in writes if released_id is not None],
             },
         )
         return {event_id: tuple(ids) for event_id, ids in cursor.fetchall()}
