@@ -20,7 +20,7 @@ RUN_PROCESSES := $(if $(REDIS_URL),,redis) api relay notifier-worker notifier-ap
 run: export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run migrate test lint contracts format bench constraints clean
+.PHONY: help venv run production migrate test lint contracts format bench constraints clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ run: migrate ## API :8000, relay, Redis, notifier worker and API :8001 (Ctrl-C s
 	  NOTIFIER_DATABASE_URL=$(NOTIFIER_DATABASE_URL) \
 	  REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:$(REDIS_PORT)/0} \
 	  $(BIN)/honcho -f Procfile.dev start $(RUN_PROCESSES)
+
+production: $(STAMP) ## The production form on loopback: gunicorn, production settings, PostgreSQL, two relays (Ctrl-C stops all)
+	$(BIN)/python -m devinfra.production --port $(PORT) --notifier-port $(NOTIFIER_PORT)
 
 test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL and Redis)
 	@# With PYTEST_ARGS selecting tests of one service only, the other run selecting none is fine.

@@ -17,3 +17,13 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 DEV_USER_ALLOWED = False
+
+# Static files (the admin's, the API docs'): collected into STATIC_ROOT by `manage.py collectstatic` (the
+# Dockerfile runs it) with content-hashed names (cached for ever) and gzip-compressed copies, and served by
+# the app itself: WhiteNoise, right after the security middleware. (Development: runserver serves them.)
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+assert MIDDLEWARE[0] == "django.middleware.security.SecurityMiddleware"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -18,3 +18,13 @@ DEV_USER_ALLOWED = False
 from projects_service.settings.base import database_from_url  # noqa: E402
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"))}
+
+# Static files (the admin's, the API docs'): collected into STATIC_ROOT by `manage.py collectstatic` (the
+# Dockerfile runs it) with content-hashed names (cached for ever) and gzip-compressed copies, and served by
+# the app itself: WhiteNoise, right after the security middleware. (Development: runserver serves them.)
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
+assert MIDDLEWARE[0] == "django.middleware.security.SecurityMiddleware"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -1,0 +1,232 @@
+"""The production topology on one machine, without Docker: what docker-compose.yml describes, as processes.
+
+PostgreSQL (one database per service) and Redis (append-only, noeviction) as the tests start them;
+then, with production settings (plain HTTP on loopback: ``DJANGO_SECURE_SSL_REDIRECT=false``, as
+compose sets it), migrations and ``collectstatic`` of both services, the projects API under gunicorn
+(``deploy/gunicorn.conf.py``), two relays, the notifier worker, and the notifier API under gunicorn.
+
+``make production`` runs it in the foreground (``python -m devinfra.production``);
+``tests/e2e/test_production.py`` runs the README walkthrough through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devinfra.ports import free_port
+from devinfra.postgres import PostgresServer
+from devinfra.redis import RedisServer
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
+#: The administrator `make production` creates in both services (the password is printed).
+ADMIN = "admin"
+#: Seconds each process has to exit after SIGTERM: compose's ``stop_grace_period``.
+GRACE_SECONDS = 30.0
+
+
+@dataclass
+class Topology:
+    """Every server and process of the production form; ``start()``, ``stop()``, and the processes by name."""
+
+    api_port: int = field(default_factory=free_port)
+    notifier_port: int = field(default_factory=free_port)
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="production-")))
+    #: Extra environment of the notifier's processes (e.g. ``EMAIL_PORT`` of an SMTP sink).
+    notifier_extra: dict[str, str] = field(default_factory=dict)
+    admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    postgres: PostgresServer | None = None
+    redis: RedisServer | None = None
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    projects_env: dict[str, str] = field(default_factory=dict)
+    notifier_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def notifier_url(self) -> str:
+        return f"http://127.0.0.1:{self.notifier_port}"
+
+    def start(self) -> Topology:
+        """Start the servers, prepare both databases and static files, start every process; wait until ready."""
+        self.postgres = PostgresServer().start()
+        self.redis = RedisServer(root=self.root / "redis").start()
+        common = {
+            **os.environ,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "REDIS_URL": self.redis.url,
+            "LOG_LEVEL": "INFO",
+            "WEB_CONCURRENCY": "2",
+            "PYTHONFAULTHANDLER": "1",
+        }
+        self.projects_env = {
+            **common,
+            "DJANGO_SETTINGS_MODULE": "projects_service.settings.production",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DATABASE_URL": self.postgres.create_database("projects"),
+            "DJANGO_STATIC_ROOT": str(self.root / "static" / "projects"),
+            "OUTBOX_WAKEUP": "notify",
+        }
+        self.notifier_env = {
+            **common,
+            "DJANGO_SETTINGS_MODULE": "notifier_service.settings.production",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "DATABASE_URL": self.postgres.create_database("notifier"),
+            "DJANGO_STATIC_ROOT": str(self.root / "static" / "notifier"),
+            "WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(32),
+            **self.notifier_extra,
+        }
+        for service in ("projects", "notifier"):
+            self.manage(service, "migrate", "--no-input", "-v0")
+            self.manage(service, "collectstatic", "--no-input", "-v0")
+            self.manage(service, "createsuperuser", "--no-input", f"--username={ADMIN}", "--email=admin@localhost",
+                        DJANGO_SUPERUSER_PASSWORD=self.admin_password)  # fmt: skip
+        self.start_processes()
+        return self
+
+    def manage(self, service: str, *args: str, **env: str) -> str:
+        """Run ``manage.py`` of ``service`` with its production environment; its output."""
+        base = self.projects_env if service == "projects" else self.notifier_env
+        done = subprocess.run(
+            [sys.executable, str(REPO / "services" / service / "manage.py"), *args],
+            env={**base, **env}, cwd=REPO, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} ({service}) failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def token(self, service: str) -> str:
+        """The admin's API token of ``service`` (created on first use)."""
+        return self.manage(service, "drf_create_token", ADMIN).split()[2]
+
+    def commands(self) -> dict[str, tuple[list[str], dict[str, str]]]:
+        """Each process's command line and environment, by name (the names of docker-compose.yml)."""
+        gunicorn = [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONFIG)]
+        relay = [sys.executable, str(REPO / "services" / "projects" / "manage.py"), "outbox_relay"]
+        return {
+            "api": ([*gunicorn, "--chdir", "services/projects", "--bind", f"127.0.0.1:{self.api_port}",
+                     "projects_service.wsgi"], self.projects_env),
+            "relay-1": (relay, self.projects_env),
+            "relay-2": (relay, self.projects_env),
+            "notifier-worker": ([str(BIN / "dramatiq"), "notifications.worker", "--processes", "2", "--threads", "8",
+                                 "--worker-shutdown-timeout", "20000"], self.notifier_env),
+            "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
+                              "notifier_service.wsgi"], self.notifier_env),
+        }  # fmt: skip
+
+    def log_path(self, name: str) -> Path:
+        return self.root / "logs" / f"{name}.log"
+
+    def start_processes(self, names: list[str] | None = None) -> None:
+        """Start the processes (all, or ``names``), each in its own process group; wait until both APIs are ready."""
+        (self.root / "logs").mkdir(exist_ok=True)
+        for name, (args, env) in self.commands().items():
+            if names is not None and name not in names:
+                continue
+            with open(self.log_path(name), "ab") as log:
+                self.processes[name] = subprocess.Popen(
+                    args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        for url in (f"{self.api_url}/readyz", f"{self.notifier_url}/readyz"):
+            self._wait_ready(url)
+
+    def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(
+                        f"{name} exited ({process.returncode}):\n{self.log_path(name).read_text()[-3000:]}"
+                    )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} not ready after {timeout} s")
+            time.sleep(0.1)
+
+    def terminate(self, grace: float = GRACE_SECONDS) -> dict[str, tuple[int | None, float]]:
+        """SIGTERM every process at once, as compose's stop does; each one's exit code (None: still running
+        after ``grace`` seconds, then killed) and the seconds it took."""
+        started = time.monotonic()
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.kill(process.pid, signal.SIGTERM)
+        outcome: dict[str, tuple[int | None, float]] = {}
+        for name, process in self.processes.items():
+            try:
+                code: int | None = process.wait(timeout=max(0.0, started + grace - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                code = None
+            outcome[name] = (code, time.monotonic() - started)
+        for process in self.processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # anything left behind (none, when the stop was clean)
+            process.wait()
+        self.processes.clear()
+        return outcome
+
+    def stop(self) -> None:
+        """Stop every process, then Redis and PostgreSQL."""
+        self.terminate(grace=GRACE_SECONDS)
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def main() -> None:
+    """`python -m devinfra.production` (make production): run the production topology until Ctrl-C."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--notifier-port", type=int, default=int(os.environ.get("NOTIFIER_PORT", "8001")))
+    args = parser.parse_args()
+    topology = Topology(api_port=args.port, notifier_port=args.notifier_port)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        topology.start()
+        print(
+            f"production topology up (logs in {topology.root / 'logs'}):\n"
+            f"  projects API  {topology.api_url}/api/v1/  admin {topology.api_url}/admin/  "
+            f"token {topology.token('projects')}\n"
+            f"  notifier API  {topology.notifier_url}/api/v1/  admin {topology.notifier_url}/admin/  "
+            f"token {topology.token('notifier')}\n"
+            f"  admin user {ADMIN!r}, password {topology.admin_password!r}; Ctrl-C stops everything",
+            flush=True,
+        )  # fmt: skip
+        while not stopping:
+            for name, process in topology.processes.items():
+                if process.poll() is not None:
+                    sys.exit(f"{name} exited ({process.returncode}); see {topology.log_path(name)}")
+            time.sleep(0.5)
+    finally:
+        topology.stop()
+
+
+if __name__ == "__main__":
+    main()
