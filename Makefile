@@ -13,8 +13,14 @@ PORT ?= 8000
 NOTIFIER_PORT ?= 8001
 REDIS_PORT ?= 6390
 NOTIFIER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/notifier.sqlite3
-# Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis.
-RUN_PROCESSES := $(if $(REDIS_URL),,redis) api relay notifier-worker notifier-api
+# Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis; with SENTINEL=1
+# a primary (REDIS_PORT), a replica (REDIS_PORT+1) and three Sentinels (26390-26392) that the others follow.
+SENTINEL ?=
+RUN_PROCESSES := $(if $(REDIS_URL),,$(if $(SENTINEL),redis-sentinel,redis)) api relay notifier-worker notifier-api
+ifneq ($(SENTINEL),)
+run: export REDIS_SENTINELS ?= 127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392
+run: export REDIS_SENTINEL_MASTER ?= mymaster
+endif
 # SQLite has no NOTIFY: there `make run`'s relay is woken through Redis. Only `run` gets this, so
 # that tests and benchmarks (always on PostgreSQL) use the settings' default, notify.
 run: export OUTBOX_WAKEUP ?= $(if $(filter postgres%,$(DATABASE_URL)),notify,redis)

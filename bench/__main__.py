@@ -7,6 +7,7 @@ import logging
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,6 +58,22 @@ def run_all(
     for workload in relay_workloads.drain_workloads(drain, naive, redis_url):
         run(workload, min(args.rounds, 3))
     run(relay_workloads.bloat_workload(15.0 if args.quick else 60.0, 10_000, redis_url), min(args.rounds, 3))
+    if wanted("replicas") or wanted("failover"):
+        from bench import replication_workloads
+        from devinfra.sentinel import SentinelGroup
+
+        group = SentinelGroup().start()
+        try:
+            run(
+                replication_workloads.min_replicas_workload(20_000 if args.quick else 50_000, group),
+                min(args.rounds, 5),
+            )
+        finally:
+            group.stop()
+        if wanted("failover"):
+            print("measuring events lost across Redis failovers", flush=True)
+            log = Path(tempfile.mkdtemp(prefix="bench-failover-")) / "relays.log"
+            measurements += replication_workloads.failover_measurements(database_url, 3, 20_000, log)
     if wanted("latency"):
         print("measuring commit-to-queue latency", flush=True)
         seconds = 15.0 if args.quick else 30.0  # 3,000 / 6,000 events at 200/s: enough for a p99

@@ -52,7 +52,7 @@ def _relay(batch_size: int = 500):  # type: ignore[no-untyped-def]
     from outbox.relay import Relay
 
     config = OutboxConfig.from_settings(batch_size=batch_size, heartbeat_interval=3600, retention_interval=3600)
-    return Relay(config, DramatiqRedisPublisher(config.redis_url, namespace=config.namespace))
+    return Relay(config, DramatiqRedisPublisher(config.redis, namespace=config.namespace))
 
 
 def relay_drain_rate(count: int, redis_url: str) -> float:

@@ -55,6 +55,8 @@ class RedisServer:
     root: Path | None = None
     process: subprocess.Popen[bytes] | None = None
     keep_root: bool = False
+    #: Port of a primary on loopback to replicate (a replica), or None.
+    replica_of: int | None = None
 
     @property
     def url(self) -> str:
@@ -79,6 +81,8 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(self.root / "redis.log"),
         ]  # fmt: skip
+        if self.replica_of is not None:
+            args += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         self.wait_ready()
         return self

@@ -7,5 +7,15 @@ from __future__ import annotations
 
 from codegen_config.database import database_settings
 from codegen_config.env import env_bool, env_float, env_int, env_list, env_str
+from codegen_config.redis import RedisTarget, redis_target
 
-__all__ = ["database_settings", "env_bool", "env_float", "env_int", "env_list", "env_str"]
+__all__ = [
+    "RedisTarget",
+    "database_settings",
+    "env_bool",
+    "env_float",
+    "env_int",
+    "env_list",
+    "env_str",
+    "redis_target",
+]

@@ -56,11 +56,11 @@ def main(warmup: int, count: int) -> None:
     worker = dramatiq.Worker(worker_module.broker, worker_threads=8)
     worker.start()
     try:
-        _feed(settings.REDIS_URL, warmup, 0)
+        _feed(settings.REDIS.url, warmup, 0)
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
-        _feed(settings.REDIS_URL, count, warmup)
+        _feed(settings.REDIS.url, count, warmup)
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         top = tracemalloc.take_snapshot().statistics("lineno")[:12]

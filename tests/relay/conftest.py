@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis
+from codegen_config import RedisTarget
 
 from tests.support import BIN, MANAGE, REPO, Processes, wait_for  # noqa: F401  (re-exported for the tests)
 
@@ -18,7 +19,7 @@ def redis_url(redis_server: Any, settings: Any) -> Iterator[str]:
     """The session Redis, emptied, and the projects settings pointing at it."""
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
-    settings.OUTBOX = {**settings.OUTBOX, "REDIS_URL": redis_server.url}
+    settings.OUTBOX = {**settings.OUTBOX, "REDIS": RedisTarget(url=redis_server.url)}
     yield redis_server.url
     client.close()
 

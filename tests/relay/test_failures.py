@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from codegen_config import RedisTarget
 from django.db import connection
 
 from devinfra.postgres import PostgresServer
@@ -151,8 +152,8 @@ def processes_env() -> dict[str, str]:
 
 
 def relay_for(redis_url: str, **overrides) -> Relay:
-    config = OutboxConfig.from_settings(redis_url=redis_url, **overrides)
-    return Relay(config, DramatiqRedisPublisher(config.redis_url, timeout=config.publish_timeout))
+    config = OutboxConfig.from_settings(redis=RedisTarget(url=redis_url), **overrides)
+    return Relay(config, DramatiqRedisPublisher(config.redis, timeout=config.publish_timeout))
 
 
 def test_a_row_that_always_fails_ends_dead_while_the_rest_flow(redis_url):
@@ -175,7 +176,7 @@ def test_a_row_that_always_fails_ends_dead_while_the_rest_flow(redis_url):
 def test_broker_failure_backs_off_by_the_database_clock_whatever_the_relay_clock(redis_url, monkeypatch, skew):
     make_events(3)
     unreachable = OutboxConfig.from_settings(
-        redis_url="redis://127.0.0.1:1/0", publish_retry_attempts=1, backoff_base=4.0, backoff_max=4.0,
+        redis=RedisTarget(url="redis://127.0.0.1:1/0"), publish_retry_attempts=1, backoff_base=4.0, backoff_max=4.0,
         publish_timeout=0.5,
     )  # fmt: skip
 
@@ -183,7 +184,7 @@ def test_broker_failure_backs_off_by_the_database_clock_whatever_the_relay_clock
         return time.monotonic() + skew.total_seconds()
 
     monkeypatch.setattr("outbox.relay.timezone.now", lambda: connection_now() + skew)
-    relay = Relay(unreachable, DramatiqRedisPublisher(unreachable.redis_url, timeout=0.5), clock=skewed_clock)
+    relay = Relay(unreachable, DramatiqRedisPublisher(unreachable.redis, timeout=0.5), clock=skewed_clock)
     outcome = relay.step()
     assert outcome.claimed == 3 and outcome.retried == 3
     now = connection_now()

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import msgspec
+from codegen_config import RedisTarget
 from dramatiq import Encoder
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import DecodeError
@@ -80,10 +81,11 @@ class NotifierRedisBroker(RedisBroker):
         )  # fmt: skip
 
 
-def notifier_broker(redis_url: str, config: dict[str, Any]) -> NotifierRedisBroker:
-    """The broker the worker uses, configured from NOTIFIER settings."""
+def notifier_broker(redis: RedisTarget, config: dict[str, Any]) -> NotifierRedisBroker:
+    """The broker the worker uses, on ``redis`` (one server, or the primary Sentinel names: after a failover
+    the consumers reconnect to the promoted replica), configured from NOTIFIER settings."""
     broker = NotifierRedisBroker(
-        url=redis_url,
+        client=redis.client(timeout=config["REDIS_TIMEOUT"], health_check_interval=30),
         idle_poll_ms=config["IDLE_POLL_MS"],
         heartbeat_timeout=config["HEARTBEAT_TIMEOUT_MS"],
         maintenance_chance=config["MAINTENANCE_CHANCE"],

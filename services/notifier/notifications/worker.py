@@ -27,7 +27,7 @@ from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E4
 from notifications.consume import event_consume, should_retry  # noqa: E402
 from notifications.group_commit import IntakeWriter  # noqa: E402
 
-broker = notifier_broker(settings.REDIS_URL, settings.NOTIFIER)
+broker = notifier_broker(settings.REDIS, settings.NOTIFIER)
 broker.add_middleware(ResumeHeldAtBoot())
 broker.add_middleware(OrderSweeper())  # with ordering off too: events left waiting still take effect
 dramatiq.set_broker(broker)

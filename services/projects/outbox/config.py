@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass, fields
 from typing import Any
 
+from codegen_config import RedisTarget
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -19,7 +20,7 @@ WAKEUP_MODES = ("notify", "redis", "none")
 class OutboxConfig:
     """Relay configuration; see ``OUTBOX`` in projects_service/settings/base.py."""
 
-    redis_url: str
+    redis: RedisTarget
     namespace: str
     batch_size: int
     poll_interval: float
@@ -39,6 +40,8 @@ class OutboxConfig:
     wakeup: str
     metrics_port: int
     metrics_addr: str
+    min_replicas: int
+    replica_timeout: float
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> OutboxConfig:
@@ -63,6 +66,10 @@ class OutboxConfig:
             raise ImproperlyConfigured("OUTBOX POLL_INTERVAL and LEASE_SECONDS must be positive")
         if self.publish_timeout >= self.lease_seconds:
             raise ImproperlyConfigured("OUTBOX PUBLISH_TIMEOUT must be shorter than LEASE_SECONDS")
+        if self.min_replicas < 0:
+            raise ImproperlyConfigured("OUTBOX MIN_REPLICAS must be 0 or more")
+        if self.min_replicas and not 0 < self.replica_timeout < self.publish_timeout:
+            raise ImproperlyConfigured("OUTBOX REPLICA_TIMEOUT must be positive and shorter than PUBLISH_TIMEOUT")
         if self.wakeup not in WAKEUP_MODES:
             raise ImproperlyConfigured(f"OUTBOX WAKEUP must be one of {', '.join(WAKEUP_MODES)}")
 

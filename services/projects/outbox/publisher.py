@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 import tenacity
+from codegen_config import RedisTarget
 from dramatiq.brokers.redis import RedisBroker
 
 from codegen_contracts import EVENTS_QUEUE
@@ -45,13 +46,26 @@ def prepare(row: ClaimedRow, redis_message_id: str) -> Prepared:
 
 
 class DramatiqRedisPublisher:
-    """Enqueues prepared messages onto the events queue with one pipelined round trip."""
+    """Enqueues prepared messages onto the events queue with one pipelined round trip.
 
-    def __init__(self, redis_url: str, *, namespace: str = "dramatiq", timeout: float = 5.0) -> None:
-        pool = redis.ConnectionPool.from_url(
-            redis_url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
-        )
-        self.client = redis.Redis(connection_pool=pool)
+    With ``min_replicas`` the round trip ends with Redis ``WAIT min_replicas replica_timeout``: a
+    batch that fewer replicas acknowledged in time raises PublishError (its rows are retried, never
+    marked published), so a failover to a replica cannot forget what the outbox considers sent.
+    """
+
+    def __init__(
+        self,
+        redis_target: RedisTarget | str,
+        *,
+        namespace: str = "dramatiq",
+        timeout: float = 5.0,
+        min_replicas: int = 0,
+        replica_timeout: float = 1.0,
+    ) -> None:
+        target = RedisTarget(url=redis_target) if isinstance(redis_target, str) else redis_target
+        self.client = target.client(timeout=timeout, health_check_interval=30)
+        self.min_replicas = min_replicas
+        self.replica_timeout_ms = max(1, int(replica_timeout * 1000))
         self.broker = RedisBroker(client=self.client, namespace=namespace)
         self.broker.declare_queue(EVENTS_QUEUE)
         self.namespace = namespace
@@ -89,9 +103,18 @@ class DramatiqRedisPublisher:
         pipe = self.client.pipeline(transaction=False)
         for item in batch:
             pipe.evalsha(self._script.sha, 1, self.namespace, *self.enqueue_args(item, now_ms))
+        if self.min_replicas:
+            pipe.execute_command("WAIT", self.min_replicas, self.replica_timeout_ms)
         results = pipe.execute(raise_on_error=False)
         if any(isinstance(result, redis.exceptions.NoScriptError) for result in results):
             raise redis.exceptions.NoScriptError("dispatch script not loaded")
+        if self.min_replicas:
+            replicas = results.pop()
+            if isinstance(replicas, Exception) or replicas < self.min_replicas:
+                raise PublishError(
+                    f"{replicas if isinstance(replicas, int) else 'no'} of {self.min_replicas} replicas acknowledged "
+                    f"the batch within {self.replica_timeout_ms} ms (OUTBOX_MIN_REPLICAS): not marked published"
+                )
         refused = [
             (item, str(result)) for item, result in zip(batch, results, strict=True) if isinstance(result, Exception)
         ]
@@ -122,6 +145,17 @@ class DramatiqRedisPublisher:
         except redis.RedisError as exc:
             return [f"cannot read the Redis configuration ({exc}); make sure it runs with noeviction and appendonly"]
         warnings = []
+        if self.min_replicas:
+            try:
+                replicas = int(self.client.info("replication").get("connected_slaves", 0))
+            except redis.RedisError as exc:
+                replicas = 0
+                warnings.append(f"cannot read the Redis replication state ({exc})")
+            if replicas < self.min_replicas:
+                warnings.append(
+                    f"Redis has {replicas} connected replicas, fewer than OUTBOX_MIN_REPLICAS={self.min_replicas}: "
+                    "nothing is marked published until enough replicas acknowledge it"
+                )
         if policy != "noeviction":
             warnings.append(f"Redis maxmemory-policy is {policy!r}: under memory pressure it evicts queued events")
         if appendonly != "yes":

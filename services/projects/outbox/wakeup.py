@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from codegen_config import RedisTarget
 from django.db import connections
 
 from outbox.config import outbox_config
@@ -46,15 +47,13 @@ def wakeup_mode(using: str) -> str:
 
 
 @functools.cache
-def _redis(url: str) -> Any:
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+def _redis(target: RedisTarget) -> Any:
+    return target.client(timeout=0.5)
 
 
 def _publish_wakeup() -> None:
     try:
-        _redis(outbox_config().redis_url).publish(REDIS_CHANNEL, b"1")
+        _redis(outbox_config().redis).publish(REDIS_CHANNEL, b"1")
     except Exception as exc:  # the relay still polls; a lost wake-up only costs latency
         logger.warning("outbox wake-up via Redis failed: %s", exc)
 
@@ -116,10 +115,10 @@ class MissedWakeups:
 class WakeupListener:
     """Listens for wake-ups in a daemon thread and sets ``event`` on each."""
 
-    def __init__(self, mode: str, event: threading.Event, *, redis_url: str, using: str = "default") -> None:
+    def __init__(self, mode: str, event: threading.Event, *, redis: RedisTarget, using: str = "default") -> None:
         self.mode = mode
         self.event = event
-        self.redis_url = redis_url
+        self.redis = redis
         self.using = using
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -158,9 +157,7 @@ class WakeupListener:
                     self.event.set()
 
     def _listen_redis(self) -> None:
-        import redis
-
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        client = self.redis.client(timeout=5)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         try:
             pubsub.subscribe(REDIS_CHANNEL)

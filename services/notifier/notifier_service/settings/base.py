@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import codegen_config
-from codegen_config import env_bool, env_float, env_int, env_list, env_str
+from codegen_config import env_bool, env_float, env_int, env_list, env_str, redis_target
 
 #: The services/notifier directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -89,7 +89,8 @@ REST_FRAMEWORK = {
 }
 
 #: The Redis of the Dramatiq queues.
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6390/0")
+#: The Redis of the Dramatiq queues: REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER (codegen_config.redis).
+REDIS = redis_target("redis://127.0.0.1:6390/0")
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -122,6 +123,9 @@ NOTIFIER = {
     "HEARTBEAT_TIMEOUT_MS": env_int("NOTIFIER_HEARTBEAT_TIMEOUT_MS", 60_000),
     #: Chance, in 1/100,000 per Redis command, that a worker runs Dramatiq's maintenance (requeue).
     "MAINTENANCE_CHANCE": env_int("NOTIFIER_MAINTENANCE_CHANCE", 1000),
+    #: Seconds a Redis command may take before the connection counts as broken (and is made again, to the
+    #: current primary when Sentinels are configured).
+    "REDIS_TIMEOUT": env_float("NOTIFIER_REDIS_TIMEOUT", 10.0),
     #: Longest idle sleep between fetches of an empty queue, in milliseconds (Dramatiq's is 1,000).
     "IDLE_POLL_MS": env_int("NOTIFIER_IDLE_POLL_MS", 10),
     #: Most events a worker process takes in per transaction (group commit; 1 turns batching off).

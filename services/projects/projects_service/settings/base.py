@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from codegen_config import database_settings, env_float, env_int, env_list, env_str
+from codegen_config import database_settings, env_float, env_int, env_list, env_str, redis_target
 
 #: The services/projects directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -134,8 +134,14 @@ PROJECTS = {
 
 #: The outbox relay. Every key can be set by the environment variable OUTBOX_<KEY>.
 OUTBOX = {
-    #: Redis that carries the Dramatiq queues.
-    "REDIS_URL": env_str("REDIS_URL", "redis://127.0.0.1:6390/0"),
+    #: Redis that carries the Dramatiq queues: REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER
+    #: (codegen_config.redis).
+    "REDIS": redis_target("redis://127.0.0.1:6390/0"),
+    #: Replicas that must have each published batch (Redis WAIT) before its rows are marked published;
+    #: 0: the primary's acknowledgement is enough.
+    "MIN_REPLICAS": env_int("OUTBOX_MIN_REPLICAS", 0),
+    #: Seconds a batch waits for those replicas; short of them it counts as a failed publish.
+    "REPLICA_TIMEOUT": env_float("OUTBOX_REPLICA_TIMEOUT", 1.0),
     #: Dramatiq's Redis key namespace (its default).
     "NAMESPACE": env_str("OUTBOX_NAMESPACE", "dramatiq"),
     #: Rows claimed and published per batch.

@@ -51,10 +51,13 @@ class Command(BaseCommand):
         )
         using = "default"
         lock = sqlite_single_relay_lock(using) if connections[using].vendor == "sqlite" else None
-        publisher = DramatiqRedisPublisher(config.redis_url, namespace=config.namespace, timeout=config.publish_timeout)
+        publisher = DramatiqRedisPublisher(
+            config.redis, namespace=config.namespace, timeout=config.publish_timeout,
+            min_replicas=config.min_replicas, replica_timeout=config.replica_timeout,
+        )  # fmt: skip
         relay = Relay(config, publisher, using=using)
         if not publisher.wait_until_reachable(timeout=15.0):
-            logger.warning(json.dumps({"event": "outbox.redis_unreachable", "url": config.redis_url.split("@")[-1]}))
+            logger.warning(json.dumps({"event": "outbox.redis_unreachable", "redis": config.redis.describe()}))
         for warning in publisher.durability_warnings():
             logger.warning(json.dumps({"event": "outbox.redis_durability", "warning": warning}))
         if config.metrics_port:
@@ -70,7 +73,7 @@ class Command(BaseCommand):
                 published = relay.drain()
                 self.stdout.write(json.dumps({"event": "outbox.drained", "published": published}))
                 return
-            listener = WakeupListener(relay.wakeup, relay.wake_event, redis_url=config.redis_url, using=using)
+            listener = WakeupListener(relay.wakeup, relay.wake_event, redis=config.redis, using=using)
             listener.start()
             try:
                 relay.run()
