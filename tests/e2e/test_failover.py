@@ -35,6 +35,7 @@ FAST_RETRIES = {
 
 @pytest.fixture
 def group() -> Iterator[SentinelGroup]:
+    """Requested before ``processes``, so that the processes stop while Redis still answers."""
     group = SentinelGroup().start()
     yield group
     group.stop()
@@ -51,7 +52,7 @@ class Stream:
     """Creates generated projects (one handled event each) in a thread until stopped."""
 
     def __init__(self) -> None:
-        self.project = ProjectFactory()
+        self.project = ProjectFactory(webhook_url="")  # e-mails to the sink; no webhook host to resolve
         self.made = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -89,10 +90,17 @@ def all_taken_in_once(notifier_db: str) -> None:
     assert notifier_rows(notifier_db, "SELECT count(*) FROM notifier_notification")[0][0] == len(events)
 
 
-def test_a_primary_killed_under_a_stream_of_events_loses_nothing_with_min_replicas(processes, notifier_db, group, sink):
+def test_a_primary_killed_under_a_stream_of_events_loses_nothing_with_min_replicas(group, sink, processes, notifier_db):
     relays = [processes.relay(**group.env(), **FAST_RETRIES) for _ in range(2)]
+    # what a worker had fetched when its connection broke comes back after the heartbeat timeout (60 s by
+    # default): shorter here, so that the test does not wait for it
     worker = processes.worker(
-        "notifications.worker", processes=2, threads=4, **notifier_worker_env(notifier_db, sink.port), **group.env()
+        "notifications.worker",
+        processes=2,
+        threads=4,
+        **notifier_worker_env(notifier_db, sink.port),
+        **group.env(),
+        NOTIFIER_HEARTBEAT_TIMEOUT_MS="5000",
     )
     stream = Stream()
     try:
@@ -112,10 +120,10 @@ def test_a_primary_killed_under_a_stream_of_events_loses_nothing_with_min_replic
     assert new.port == group.primary_port() and group.server(old.port).port == old.port
 
 
-def test_a_replica_down_holds_rows_back_until_it_returns(processes, notifier_db, group, sink):
+def test_a_replica_down_holds_rows_back_until_it_returns(group, sink, processes, notifier_db):
     processes.relay(**group.env(), **FAST_RETRIES)
     processes.worker("notifications.worker", **notifier_worker_env(notifier_db, sink.port), **group.env())
-    project = ProjectFactory()
+    project = ProjectFactory(webhook_url="")
     services.generated_project_create(project=project)
     wait_for(lambda: OutboxEvent.objects.filter(state=OutboxState.PUBLISHED.value).count() == 1, timeout=30,
              what="the first event published with its replica up")  # fmt: skip
