@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import NOTIFIER_MANAGE
 
 
@@ -40,3 +42,24 @@ def test_production_settings_need_the_webhook_secret(tmp_path):
 def test_production_settings_need_a_database_url():
     result = manage(["check"], **PRODUCTION)
     assert result.returncode != 0 and "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        ("", "at least 24 bytes, got 0"),
+        ("short-secret", "at least 24 bytes, got 12"),
+        ("whsec_not*base64!", "valid base64"),
+        ("whsec_c2hvcnQ=", "at least 24 bytes, got 5"),
+    ],
+)
+def test_production_settings_refuse_a_webhook_secret_no_signature_could_use(tmp_path, secret, reason):
+    result = manage(["check", "--deploy"], **{**PRODUCTION, "WEBHOOK_SECRET": secret},
+                    DATABASE_URL=f"sqlite:///{tmp_path}/n.db")  # fmt: skip
+    assert result.returncode != 0 and "WEBHOOK_SECRET: " in result.stderr and reason in result.stderr, result.stderr
+
+
+def test_production_settings_refuse_any_host(tmp_path):
+    result = manage(["check", "--deploy"], **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "notifier.example.com,*"},
+                    DATABASE_URL=f"sqlite:///{tmp_path}/n.db")  # fmt: skip
+    assert result.returncode != 0 and "'*' is refused in production" in result.stderr

@@ -33,6 +33,18 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("hosts", ["*", "projects.example.com,*"])
+def test_production_settings_refuse_any_host(tmp_path, hosts):
+    result = manage(
+        ["check", "--deploy"],
+        DJANGO_SETTINGS_MODULE="projects_service.settings.production",
+        DJANGO_SECRET_KEY="x" * 64 + "-production-secret-for-the-check-only",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DJANGO_ALLOWED_HOSTS=hosts,
+    )
+    assert result.returncode != 0 and "'*' is refused in production" in result.stderr, result.stderr
+
+
 def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     result = manage(
         ["check"],

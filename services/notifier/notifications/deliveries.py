@@ -50,9 +50,13 @@ def _send_webhook(delivery: Delivery) -> None:
     except UnsafeTarget as exc:
         raise SendError(f"refused: {exc}", retryable=False) from exc
     try:
+        key = webhook_secret_bytes(config["WEBHOOK_SECRET"])
+    except ValueError as exc:
+        raise SendError(f"WEBHOOK_SECRET: {exc}", retryable=False) from exc
+    try:
         response = webhook_post(
             target,
-            key=webhook_secret_bytes(config["WEBHOOK_SECRET"]),
+            key=key,
             msg_id=str(delivery.event.event_id),
             body=delivery.body.encode(),
             timeout=config["WEBHOOK_TIMEOUT"],
@@ -126,6 +130,9 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
     except SendError as exc:
         _settle(delivery.pk, status=DeliveryStatus.FAILED.value, last_error=str(exc)[:2000])
         logger.warning("delivery %s (%s to %s) failed: %s", delivery.pk, delivery.channel, delivery.target, exc)
+    except Exception as exc:  # a defect, not the receiver: failed with the reason, never left claimed and silent
+        _settle(delivery.pk, status=DeliveryStatus.FAILED.value, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        logger.exception("delivery %s (%s to %s) failed unexpectedly", delivery.pk, delivery.channel, delivery.target)
     else:
         _settle(delivery.pk, status=DeliveryStatus.DELIVERED.value, last_error="", delivered_at=timezone.now())
     on_fresh_connection(delivery.refresh_from_db)

@@ -1,6 +1,7 @@
 """Production settings: every secret from the environment, HTTPS assumed, `check --deploy` clean."""
 
 from codegen_config import env_bool, env_int, env_str
+from django.core.exceptions import ImproperlyConfigured
 
 from projects_service.settings.base import *  # noqa: F403
 
@@ -28,3 +29,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+if "*" in ALLOWED_HOSTS:  # noqa: F405
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list this service's host names; '*' is refused in production")
