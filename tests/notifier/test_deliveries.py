@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from notifications import deliveries
 from notifications.deliveries import delivery_attempt
 from notifications.inbox import inbox_take
 from notifications.models import Delivery
@@ -95,6 +96,26 @@ def test_unsafe_target_fails_without_a_connection(receiver, fast_sends, settings
     assert receiver.requests == []
 
 
+def test_an_unusable_webhook_secret_fails_the_delivery_with_the_reason(receiver, fast_sends, settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "WEBHOOK_SECRET": "whsec_too-short"}
+    _, delivery_id = webhook_delivery(receiver.url)
+    delivery = delivery_attempt(delivery_id)
+    assert delivery.status == "failed" and delivery.last_error.startswith("WEBHOOK_SECRET: ")
+    assert delivery.claimed_until is None and receiver.requests == []
+
+
+def test_a_defect_while_sending_fails_the_delivery_with_the_reason_and_releases_it(receiver, fast_sends, monkeypatch):
+    def broken(delivery):
+        raise RuntimeError("a bug in the sender")
+
+    monkeypatch.setitem(deliveries._SENDERS, "webhook", broken)
+    _, delivery_id = webhook_delivery(receiver.url)
+    delivery = delivery_attempt(delivery_id)
+    assert (delivery.status, delivery.last_error, delivery.claimed_until) == (
+        "failed", "RuntimeError: a bug in the sender", None,
+    )  # fmt: skip
+
+
 def test_email_goes_to_the_projects_address_with_the_event_id(smtp_sink, fast_sends):
     event = envelope()
     [delivery_id] = inbox_take(event).delivery_ids
@@ -120,3 +141,11 @@ def test_webhook_body_is_the_event(receiver, fast_sends):
     event, delivery_id = webhook_delivery(receiver.url)
     body = json.loads(Delivery.objects.get(pk=delivery_id).body)
     assert body["data"]["total_files"] == 3 and body["type"] == event.event_type
+
+
+def test_a_webhook_to_an_ipv6_literal_sends_a_bracketed_host_header(receiver, fast_sends):
+    url = receiver.url.replace("127.0.0.1", "[::ffff:127.0.0.1]")
+    _, delivery_id = webhook_delivery(url)
+    assert delivery_attempt(delivery_id).status == "delivered"
+    port = url.split("]:")[1].split("/")[0]
+    assert receiver.requests[0]["headers"]["Host"] == f"[::ffff:127.0.0.1]:{port}"

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 from notifications.errors import UnsafeTarget
-from notifications.ssrf import address_problem, webhook_target
+from notifications.ssrf import REFUSED_RANGES, address_problem, webhook_target
 
 REFUSED = [
     "http://127.0.0.1/hook",
@@ -38,6 +38,12 @@ REFUSED = [
     "http://[2002:7f00:1::]/hook",
     "http://[2002:a9fe:a9fe::]/hook",
     "http://[::127.0.0.1]/hook",
+    "http://168.63.129.16/machine",  # Azure's platform endpoint
+    "http://[fec0::1]/hook",  # site-local
+    "http://[3fff::1]/hook",  # documentation (RFC 9637)
+    "http://[2001:db8::1]/hook",  # documentation (RFC 3849)
+    "http://[64:ff9b:1::a00:1]/hook",  # local-use NAT64, IPv4 in the last 32 bits
+    "http://[64:ff9b:1:7f00:1::]/hook",  # local-use NAT64, 127.0.0.1 where RFC 6052's /48 layout puts it
     "ftp://example.com/hook",
     "file:///etc/passwd",
     "http://user:pw@example.com/hook",
@@ -69,3 +75,36 @@ def test_loopback_only_when_allowed_explicitly():
 def test_target_keeps_the_checked_address_and_the_host_name():
     target = webhook_target("http://127.0.0.1:8123/a/b?x=1", allow_loopback=True)
     assert (target.address, target.port, target.path, target.host) == ("127.0.0.1", 8123, "/a/b?x=1", "127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("168.63.129.16", "Azure platform endpoint"),
+        ("fec0::1", "site-local"),
+        ("3fff::1", "documentation"),
+        ("64:ff9b:1:7f00:1::", "local-use NAT64"),
+        ("169.254.169.254", "cloud metadata"),
+    ],
+)
+def test_refused_ranges_name_themselves(address, reason):
+    assert reason in address_problem(address)
+
+
+def test_every_refused_range_says_why_and_where_it_is_defined():
+    assert all(reason and source for _, reason, source in REFUSED_RANGES)
+    assert len({network for network, _, _ in REFUSED_RANGES}) == len(REFUSED_RANGES)
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("http://[::ffff:127.0.0.1]:18001/x", "[::ffff:127.0.0.1]:18001"),
+        ("http://[::ffff:127.0.0.1]/x", "[::ffff:127.0.0.1]"),
+        ("https://[::ffff:127.0.0.1]:443/x", "[::ffff:127.0.0.1]"),
+        ("http://127.0.0.1:443/x", "127.0.0.1:443"),
+        ("http://localhost:8080/x", "localhost:8080"),
+    ],
+)
+def test_the_host_header_brackets_ipv6_literals_and_omits_only_the_default_port(url, host):
+    assert webhook_target(url, allow_loopback=True).host_header == host

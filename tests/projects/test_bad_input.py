@@ -105,6 +105,13 @@ def test_non_json_content_type_is_415(api, snapshot):
         ({"name": "x", "notification_email": "not-an-email"}, "notification_email", "email"),
         ({"name": "x", "webhook_url": "javascript:alert(1)"}, "webhook_url", "url"),
         ({"name": "x", "webhook_url": "ftp://files.example.com/x"}, "webhook_url", "url"),
+        ({"name": "x", "webhook_url": "http://user:pw@127.0.0.1/x"}, "webhook_url", "credentials"),
+        ({"name": "x", "webhook_url": "http://example.com:99999/x"}, "webhook_url", "port"),
+        ({"name": "x", "webhook_url": "http://169.254.169.254/latest/meta-data/"}, "webhook_url", "metadata"),
+        ({"name": "x", "webhook_url": "http://[fd00:ec2::254]/"}, "webhook_url", "aws instance metadata"),
+        ({"name": "x", "webhook_url": "http://10.1.2.3/hook"}, "webhook_url", "private address"),
+        ({"name": "x", "notification_email": "ops@localhost"}, "notification_email", "this machine"),
+        ({"name": "x", "notification_email": "ops@[10.0.0.1]"}, "notification_email", "ip-literal"),
         ({"name": "x", "owner": 1}, "owner", "read-only"),
         ({"name": "x", "id": 1}, "id", "read-only"),
         ({"name": "x", "colour": "red"}, "colour", "unknown"),
@@ -115,6 +122,17 @@ def test_bad_project_fields_are_400_naming_the_field(api, snapshot, body, field,
     before = snapshot()
     assert_rejected(send(api, "post", "/api/v1/projects/", body), 400, field, reason)
     assert snapshot() == before
+
+
+def test_loopback_webhooks_are_refused_where_the_notifier_refuses_them(api, snapshot, settings):
+    settings.PROJECTS = {**settings.PROJECTS, "WEBHOOK_ALLOW_LOOPBACK": False}
+    before = snapshot()
+    for url in ["http://127.0.0.1:8001/hook", "http://localhost/hook", "http://[::ffff:127.0.0.1]/x"]:
+        body = {"name": "x", "webhook_url": url}
+        assert_rejected(send(api, "post", "/api/v1/projects/", body), 400, "webhook_url", "loopback")
+    assert snapshot() == before
+    ok = send(api, "post", "/api/v1/projects/", {"name": "x", "webhook_url": "https://hooks.example.com/x"})
+    assert ok.status_code == 201
 
 
 def test_bad_project_patch_is_400_and_keeps_the_stored_values(api, project, snapshot):
@@ -179,6 +197,10 @@ def test_bad_transition_body_is_400(api, generated_project, snapshot, body, fiel
         ({"path": "a" * 1025, "file_size": 1}, "path", "1024 bytes"),
         ({"path": "a" * 5000, "file_size": 1}, "path", "4096"),
         ({"path": "a\u0000b", "file_size": 1}, "path", "nul"),
+        ({"path": "a\u0085b", "file_size": 1}, "path", "control characters (U+0085)"),
+        ({"path": "\u202etxt.exe", "file_size": 1}, "path", "format characters (U+202E)"),
+        ({"path": "\uff0e\uff0e/x", "file_size": 1}, "path", "NFKC"),
+        ({"path": "src/CON.txt", "file_size": 1}, "path", "reserved device"),
         ({"path": 7, "file_size": 1}, "path", "string"),
         ({"path": "kept.txt", "file_size": 1}, "path", "already exists"),
         ({"path": "./kept.txt", "file_size": 1}, "path", "already exists"),

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import URLValidator
 from rest_framework import serializers
 
+from codegen_contracts.targets import email_address_problem, webhook_url_problem
 from projects.api.fields import StrictFieldsMixin, StrictIntegerField
 from projects.errors import InvalidFilePath
 from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
@@ -32,9 +33,28 @@ class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return super().to_internal_value(data)
 
 
+def _webhook_url_deliverable(value: str) -> None:
+    """The notifier's rule for webhook targets, as far as it goes without DNS (codegen_contracts.targets)."""
+    problem = webhook_url_problem(value, allow_loopback=settings.PROJECTS["WEBHOOK_ALLOW_LOOPBACK"])
+    if problem:
+        raise serializers.ValidationError(f"the notifier would refuse this webhook URL: {problem}")
+
+
+def _email_deliverable(value: str) -> None:
+    problem = email_address_problem(value)
+    if problem:
+        raise serializers.ValidationError(f"the notifier would not deliver to this address: {problem}")
+
+
 class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     webhook_url = serializers.URLField(
-        max_length=2048, required=False, allow_blank=True, validators=[URLValidator(schemes=["http", "https"])]
+        max_length=2048,
+        required=False,
+        allow_blank=True,
+        validators=[URLValidator(schemes=["http", "https"]), _webhook_url_deliverable],
+    )
+    notification_email = serializers.EmailField(
+        max_length=254, required=False, allow_blank=True, validators=[_email_deliverable]
     )
 
     class Meta:

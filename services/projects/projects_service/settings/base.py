@@ -130,6 +130,8 @@ PROJECTS = {
     "MAX_BULK_FILES": env_int("PROJECTS_MAX_BULK_FILES", 1000),
     #: Longest accepted file path, in UTF-8 bytes.
     "MAX_PATH_BYTES": env_int("PROJECTS_MAX_PATH_BYTES", 1024),
+    #: Accept loopback webhook URLs (the notifier's rule, codegen_contracts.targets): development and tests.
+    "WEBHOOK_ALLOW_LOOPBACK": False,
 }
 
 #: The outbox relay. Every key can be set by the environment variable OUTBOX_<KEY>.

@@ -8,6 +8,7 @@ DEBUG = True
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "dev-insecure-key-do-not-use-in-production")
 #: Lets `manage.py ensure_dev_user` create a development user and print its token.
 DEV_USER_ALLOWED = True
+PROJECTS["WEBHOOK_ALLOW_LOOPBACK"] = True  # noqa: F405 - as the notifier's development settings
 
 # The embedded default database lives in var/ at the repository root.
 (REPO_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
