@@ -12,6 +12,7 @@ compose sets it), migrations and ``collectstatic`` of both services, the project
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import os
 import secrets
@@ -88,7 +89,7 @@ class Topology:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "DATABASE_URL": self.postgres.create_database("notifier"),
             "DJANGO_STATIC_ROOT": str(self.root / "static" / "notifier"),
-            "WEBHOOK_SECRET": "whsec_" + secrets.token_urlsafe(32),
+            "WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
             **self.notifier_extra,
         }
         for service in ("projects", "notifier"):
