@@ -293,3 +293,19 @@ def test_id_filters_beyond_a_database_id_are_400_naming_the_parameter(api, snaps
     before = snapshot()
     assert_rejected(api.get(url), 400, field, reason)
     assert snapshot() == before
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["production-like", "debug"])
+def test_errors_under_api_are_json_with_one_code_per_status_in_every_settings_module(api, settings, debug):
+    settings.DEBUG = debug
+    unrouted = api.get("/api/v1/generated-projects/x,y/files/")
+    assert (unrouted.status_code, unrouted["Content-Type"], unrouted.json()["code"]) == (
+        404, "application/json", "not_found",
+    )  # fmt: skip
+    missing = api.get("/api/v1/projects/999999999/")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    not_allowed = api.delete("/api/v1/projects/")
+    assert (not_allowed.status_code, not_allowed.json()["code"]) == (405, "method_not_allowed")
+    big = b'{"name": "' + b"x" * (settings.API_MAX_BODY_BYTES + 10) + b'"}'
+    too_large = api.generic("POST", "/api/v1/projects/", big, content_type="application/json")
+    assert (too_large.status_code, too_large.json()["code"]) == (413, "request_too_large")
