@@ -17,7 +17,7 @@ from pathlib import Path
 import redis
 
 from bench.harness import Measurement, Workload
-from bench.relay_workloads import QUEUE, _env, _start_relays, _stop, rows_insert, table_reset
+from bench.relay_workloads import QUEUE, _env, _start_relays, _stop, rows_insert, table_reset, timed_drain
 from devinfra.sentinel import SentinelGroup
 
 
@@ -34,13 +34,7 @@ def _drain_rate(count: int, group: SentinelGroup, min_replicas: int) -> float:
     target = RedisTarget(url=primary.url)
     config = OutboxConfig.from_settings(heartbeat_interval=3600, retention_interval=3600, redis=target,
                                         min_replicas=min_replicas)  # fmt: skip
-    relay = Relay(config, DramatiqRedisPublisher(target, min_replicas=min_replicas))
-    start = time.perf_counter()
-    published = relay.drain(housekeeping=False)
-    elapsed = time.perf_counter() - start
-    relay.publisher.close()
-    assert published == count, (published, count)
-    return count / elapsed
+    return timed_drain(Relay(config, DramatiqRedisPublisher(target, min_replicas=min_replicas)), count)
 
 
 def min_replicas_workload(count: int, group: SentinelGroup) -> Workload:

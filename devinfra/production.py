@@ -25,6 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devinfra.foreground import ForegroundStop
 from devinfra.ports import free_port
 from devinfra.postgres import PostgresServer
 from devinfra.redis import RedisServer
@@ -201,14 +202,13 @@ def main() -> None:
     parser.add_argument("--notifier-port", type=int, default=int(os.environ.get("NOTIFIER_PORT", "8001")))
     args = parser.parse_args()
     topology = Topology(api_port=args.port, notifier_port=args.notifier_port)
-    stopping = False
+    stop = ForegroundStop()
 
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def all_running() -> None:
+        for name, process in topology.processes.items():
+            if process.poll() is not None:
+                sys.exit(f"{name} exited ({process.returncode}); see {topology.log_path(name)}")
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
         topology.start()
         print(
@@ -220,11 +220,7 @@ def main() -> None:
             f"  admin user {ADMIN!r}, password {topology.admin_password!r}; Ctrl-C stops everything",
             flush=True,
         )  # fmt: skip
-        while not stopping:
-            for name, process in topology.processes.items():
-                if process.poll() is not None:
-                    sys.exit(f"{name} exited ({process.returncode}); see {topology.log_path(name)}")
-            time.sleep(0.5)
+        stop.wait(all_running)
     finally:
         topology.stop()
 

@@ -47,6 +47,29 @@ def redis_server_binary() -> str:
     raise RedisUnavailable(HOW_TO_GET)
 
 
+def wait_answers(
+    port: int, process: subprocess.Popen[bytes] | None, log: Path | None = None, timeout: float = 20.0
+) -> None:
+    """Block until the redis-server (or Sentinel) on ``port`` answers PING; raise if ``process`` exits first
+    (with the end of its ``log``) or ``timeout`` seconds pass."""
+    import redis
+
+    deadline = time.monotonic() + timeout
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    while True:
+        if process is not None and process.poll() is not None:
+            tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
+            raise RuntimeError(f"redis-server on port {port} exited ({process.returncode}): {tail}")
+        try:
+            client.ping()
+            client.close()
+            return
+        except redis.RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 @dataclass
 class RedisServer:
     """One redis-server process: ``start()``, ``url``, ``stop()``; ``restart()`` keeps its data."""
@@ -88,22 +111,7 @@ class RedisServer:
         return self
 
     def wait_ready(self, timeout: float = 20.0) -> None:
-        import redis
-
-        deadline = time.monotonic() + timeout
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                log = (self.root / "redis.log").read_text() if self.root else ""
-                raise RuntimeError(f"redis-server exited: {log[-2000:]}")
-            try:
-                client.ping()
-                client.close()
-                return
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        wait_answers(self.port, self.process, self.root / "redis.log" if self.root else None, timeout)
 
     def halt(self) -> None:
         """Stop the process (it saves its append-only file), keeping the data for ``start()``."""

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devinfra.foreground import ForegroundStop
 from devinfra.ports import free_port
-from devinfra.redis import RedisServer, RedisUnavailable, redis_server_binary
+from devinfra.redis import RedisServer, RedisUnavailable, redis_server_binary, wait_answers
 
 MASTER = "mymaster"
 
@@ -49,7 +50,7 @@ class SentinelServer:
         self.process = subprocess.Popen(
             [redis_server_binary(), str(config), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
-        _wait_answers(self.port, self.process)
+        wait_answers(self.port, self.process, self.root / "sentinel.log")
         return self
 
     def stop(self) -> None:
@@ -60,24 +61,6 @@ class SentinelServer:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
-
-
-def _wait_answers(port: int, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    import redis
-
-    deadline = time.monotonic() + timeout
-    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1)
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server on port {port} exited ({process.returncode})")
-        try:
-            client.ping()
-            client.close()
-            return
-        except redis.RedisError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 @dataclass
@@ -216,17 +199,8 @@ def main() -> None:
     print(
         f"redis primary :{ports[0]}, replica :{ports[1]}, Sentinels {group.addresses} (master {MASTER!r})", flush=True
     )
-    stopping = False
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     try:
-        while not stopping:
-            time.sleep(0.5)
+        ForegroundStop().wait()
     finally:
         group.stop()
 

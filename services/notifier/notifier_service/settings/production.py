@@ -1,6 +1,7 @@
 """Production settings: secrets and the database from the environment; `check --deploy` clean."""
 
 from codegen_config import env_bool, env_int, env_str
+from codegen_config.production import STATIC_STORAGES, allowed_hosts_named, with_static_files
 from django.core.exceptions import ImproperlyConfigured
 from notifications.webhooks import webhook_secret_bytes
 
@@ -24,15 +25,6 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 DEV_USER_ALLOWED = False
 
-# Static files (the admin's, the API docs'): collected into STATIC_ROOT by `manage.py collectstatic` (the
-# Dockerfile runs it) with content-hashed names (cached for ever) and gzip-compressed copies, and served by
-# the app itself: WhiteNoise, right after the security middleware. (Development: runserver serves them.)
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
-assert MIDDLEWARE[0] == "django.middleware.security.SecurityMiddleware"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
-
-if "*" in ALLOWED_HOSTS:  # noqa: F405
-    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list this service's host names; '*' is refused in production")
+MIDDLEWARE = with_static_files(MIDDLEWARE)  # noqa: F405
+STORAGES = STATIC_STORAGES
+ALLOWED_HOSTS = allowed_hosts_named(ALLOWED_HOSTS)  # noqa: F405

@@ -1,7 +1,7 @@
 """Production settings: every secret from the environment, HTTPS assumed, `check --deploy` clean."""
 
 from codegen_config import env_bool, env_int, env_str
-from django.core.exceptions import ImproperlyConfigured
+from codegen_config.production import STATIC_STORAGES, allowed_hosts_named, with_static_files
 
 from projects_service.settings.base import *  # noqa: F403
 
@@ -20,15 +20,6 @@ from projects_service.settings.base import database_from_url  # noqa: E402
 
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL"))}
 
-# Static files (the admin's, the API docs'): collected into STATIC_ROOT by `manage.py collectstatic` (the
-# Dockerfile runs it) with content-hashed names (cached for ever) and gzip-compressed copies, and served by
-# the app itself: WhiteNoise, right after the security middleware. (Development: runserver serves them.)
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405
-assert MIDDLEWARE[0] == "django.middleware.security.SecurityMiddleware"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
-}
-
-if "*" in ALLOWED_HOSTS:  # noqa: F405
-    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list this service's host names; '*' is refused in production")
+MIDDLEWARE = with_static_files(MIDDLEWARE)  # noqa: F405
+STORAGES = STATIC_STORAGES
+ALLOWED_HOSTS = allowed_hosts_named(ALLOWED_HOSTS)  # noqa: F405
