@@ -65,6 +65,7 @@ lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict shared/codegen_contracts shared/codegen_config
+	$(BIN)/mypy shared/codegen_api
 	$(BIN)/python -m devinfra.contracts_check check
 	$(BIN)/mypy services/projects/projects services/projects/outbox services/projects/projects_service devinfra
 	$(BIN)/mypy services/notifier/notifications services/notifier/notifier_service

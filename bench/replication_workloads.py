@@ -23,7 +23,6 @@ from devinfra.sentinel import SentinelGroup
 
 def _drain_rate(count: int, group: SentinelGroup, min_replicas: int) -> float:
     from codegen_config import RedisTarget
-
     from outbox.config import OutboxConfig
     from outbox.publisher import DramatiqRedisPublisher
     from outbox.relay import Relay

@@ -20,8 +20,9 @@ import multiprocessing
 import os
 from typing import Any
 
-from codegen_config import env_int
 from gunicorn import glogging
+
+from codegen_config import env_int
 
 workers = env_int("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1)
 worker_class = "gthread"

@@ -50,8 +50,9 @@ def _feed(redis_url: str, count: int, first: int) -> None:
 
 
 def main(warmup: int, count: int) -> None:
-    import notifications.worker as worker_module
     from django.conf import settings
+
+    import notifications.worker as worker_module
 
     worker = dramatiq.Worker(worker_module.broker, worker_threads=8)
     worker.start()

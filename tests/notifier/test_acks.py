@@ -10,8 +10,8 @@ import dramatiq
 import pytest
 import redis
 from dramatiq.errors import ConnectionClosed
-from notifications.broker import NotifierRedisBroker
 
+from notifications.broker import NotifierRedisBroker
 from tests.support import poll, wait_for
 
 QUEUE = "acks-test"

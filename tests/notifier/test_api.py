@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from notifications.inbox import inbox_take
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from notifications.inbox import inbox_take
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db
@@ -64,10 +64,9 @@ def staff_api() -> APIClient:
 
 def hold_one_of_each() -> dict[str, str]:
     """A parked event, an unknown type and a poison message; their ids by kind."""
+    from codegen_contracts import envelope_to_builtins
     from notifications.consume import event_consume
     from notifications.errors import PoisonEnvelope
-
-    from codegen_contracts import envelope_to_builtins
     from tests.notifier.test_inbox import FakeMessage
 
     parked = {**envelope_to_builtins(envelope()), "schema_version": 2}
@@ -121,7 +120,6 @@ def test_an_unknown_held_message_is_a_404(staff_api):
 @pytest.mark.django_db(transaction=True)
 def test_the_admin_replays_selected_poison_with_a_reason(client, smtp_sink):
     from notifications.models import Notification, PoisonMessage, Redrive
-
     from tests.notifier.test_contract_evolution import message, poisoned_by_the_previous_release
 
     record = poisoned_by_the_previous_release(message(payload=generation_payload(build_host="ci-7")))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from standardwebhooks.webhooks import Webhook
+
 from notifications import deliveries
 from notifications.deliveries import delivery_attempt
 from notifications.inbox import inbox_take
 from notifications.models import Delivery
-from standardwebhooks.webhooks import Webhook
-
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from django.db import DatabaseError, connection
+
+from codegen_contracts import Envelope
 from notifications.group_commit import IntakeWriter
 from notifications.inbox import inbox_take_many
 from notifications.models import Delivery, InboxEvent, Notification
 from notifications.plans import Intake
-
-from codegen_contracts import Envelope
 from tests.notifier.conftest import envelope, generation_payload
 from tests.support import poll, wait_for
 

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 from django.db import connection
+
 from notifications.consume import event_consume
 from notifications.errors import PoisonEnvelope
 from notifications.inbox import inbox_take
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
-
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -145,9 +145,8 @@ def test_processing_failures_are_counted_in_the_database(monkeypatch):
 
 
 def test_the_inbox_keeps_envelope_fields_by_their_names():
-    from notifications.intake_writes import INBOX_ENVELOPE_FIELDS
-
     from codegen_contracts import Envelope
+    from notifications.intake_writes import INBOX_ENVELOPE_FIELDS
 
     assert set(INBOX_ENVELOPE_FIELDS) <= set(Envelope.__struct_fields__)
     assert all(InboxEvent._meta.get_field(name).column == name for name in INBOX_ENVELOPE_FIELDS)

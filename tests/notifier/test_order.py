@@ -10,10 +10,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+
 from notifications.inbox import inbox_take, inbox_take_many
 from notifications.models import AggregateCursor, Delivery, InboxEvent, Notification, SequenceGap
 from notifications.sweep import order_sweep
-
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)

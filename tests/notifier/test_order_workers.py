@@ -6,9 +6,9 @@ import random
 
 import pytest
 import redis
-from notifications.models import InboxEvent, Notification, SequenceGap
 
 from codegen_contracts import envelope_to_builtins
+from notifications.models import InboxEvent, Notification, SequenceGap
 from tests.notifier.conftest import enqueue, envelope, generation_payload
 from tests.support import wait_for
 

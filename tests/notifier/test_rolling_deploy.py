@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 import redis
-from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 
+from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 from tests.notifier.conftest import enqueue, generation_payload
 from tests.notifier.test_contract_evolution import TRACEPARENT, export_payload, message, v2_payload
 from tests.support import wait_for

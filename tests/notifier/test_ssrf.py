@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+
 from notifications.errors import UnsafeTarget
 from notifications.ssrf import REFUSED_RANGES, address_problem, webhook_target
 

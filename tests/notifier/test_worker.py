@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import redis
 from dramatiq.common import current_millis
-from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 
 from codegen_contracts import EVENTS_QUEUE, envelope_to_builtins
+from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 from tests.notifier.conftest import enqueue, envelope, events_message, generation_payload
 from tests.support import wait_for
 

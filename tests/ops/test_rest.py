@@ -79,8 +79,11 @@ def test_replay_dry_run_then_for_real(staff, dead_row):
         ({"filter": {"state": "dead"}}, "reason"),
         ({"filter": {"state": "dead"}, "reason": ""}, "reason"),
         ({"reason": "x"}, "filter"),
-        ({"event_ids": ["nope"], "reason": "x"}, "event_id"),
-        ({"filter": {"colour": "red"}, "reason": "x"}, "filter"),
+        ({"event_ids": ["nope"], "reason": "x"}, "event_ids[0]"),
+        ({"event_ids": [False], "reason": "x"}, "event_ids[0]"),
+        ({"filter": {"colour": "red"}, "reason": "x"}, "filter.colour"),
+        ({"filter": {"state": "dead"}, "reason": 7}, "reason"),
+        ({"filter": {"state": "dead"}, "reason": "x", "dry_run": 1}, "dry_run"),
         ({"filter": {"state": "dead"}, "reason": "x", "new_id": True}, "confirm"),
     ],
 )
@@ -98,8 +101,15 @@ def test_schema_documents_the_outbox_endpoints(client):
 @pytest.mark.parametrize(
     ("query", "field", "reason"),
     [
-        ("older_than=99999999999999999999d", "older_than", "at most 36525 days"),
         ("older_than=1e400s", "older_than", "expected a number and a unit"),
+        ("older_than=%2010m", "older_than", "expected a number and a unit"),
+        ("older_than=", "older_than", "May not be empty"),
+        ("state=pending&state=dead", "state", "Give it once"),
+        ("type=generation.completed%00", "type", "expected an event type"),
+        ("aggregate=generated_project", "aggregate", "expected TYPE:ID"),
+        ("page_size=0", "page_size", "whole number from 1 to 200"),
+        ("page_size=0.5", "page_size", "whole number"),
+        ("page=", "page", "May not be empty"),
         ("until=2026-01-01T00:00:00%2B99:00", "until", "not a valid date-time"),
         ("since=2026-02-30T00:00:00Z", "since", "day is out of range"),
     ],
@@ -108,6 +118,11 @@ def test_out_of_range_filters_are_400_naming_the_parameter(staff, dead_row, quer
     response = staff.get(f"/api/v1/outbox/?{query}")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid" and reason in response.json()["fields"][field][0]
+
+
+def test_an_age_beyond_a_century_filters_like_a_century(staff, dead_row):
+    response = staff.get("/api/v1/outbox/?older_than=99999999999999999999d")
+    assert response.status_code == 200 and response.json()["count"] == 0
 
 
 def test_an_out_of_range_replay_filter_is_400_and_replays_nothing(staff, dead_row):

@@ -97,11 +97,14 @@ def test_another_users_objects_are_404_everywhere(api, other_user):
     assert Project.objects.filter(pk=theirs.project_id).exists()
 
 
-def test_foreign_key_to_another_users_project_is_refused(api, other_user):
+def test_foreign_key_to_another_users_project_is_404_naming_the_field(api, other_user):
     theirs = ProjectFactory(owner=other_user)
     response = api.post("/api/v1/generated-projects/", {"project": theirs.pk}, format="json")
-    assert response.status_code == 400
-    assert "project" in response.json()["fields"]
+    assert response.status_code == 404
+    body = response.json()
+    assert body["code"] == "not_found"
+    assert "project" in body["fields"]
+    assert body["detail"].startswith("project: No project")
     assert not GeneratedProject.objects.exists()
 
 
@@ -135,16 +138,14 @@ def test_generated_project_filters(api, project):
     assert bad.status_code == 400 and "project" in bad.json()["fields"]
 
 
-def test_pagination_is_capped(api, project):
+def test_pagination_refuses_a_page_size_over_the_maximum(api, project):
     for _ in range(5):
         GeneratedProjectFactory(project=project)
     page = api.get("/api/v1/generated-projects/?page_size=2").json()
     assert page["count"] == 5 and len(page["results"]) == 2 and page["next"]
-    capped = api.get("/api/v1/generated-projects/?page_size=100000").json()
-    assert len(capped["results"]) == 5
-    from django.conf import settings
-
-    assert settings.API_MAX_PAGE_SIZE == 200
+    assert len(api.get("/api/v1/generated-projects/?page_size=200").json()["results"]) == 5
+    over = api.get("/api/v1/generated-projects/?page_size=201")
+    assert over.status_code == 400 and "page_size" in over.json()["fields"]
     assert api.get("/api/v1/generated-projects/?page=99").status_code == 404
 
 
@@ -231,7 +232,7 @@ def test_other_users_cannot_export_my_generation(generated_project, other_user):
         {"generated_project": generated_project.pk, "repository_url": "https://g.example/r.git"},
         format="json",
     )
-    assert response.status_code == 400 and "generated_project" in response.json()["fields"]
+    assert response.status_code == 404 and "generated_project" in response.json()["fields"]
 
 
 def test_correlation_id_is_echoed_and_recorded(api, project):

@@ -150,7 +150,7 @@ def test_bad_project_patch_is_400_and_keeps_the_stored_values(api, project, snap
         ({"project": "MINE", "status": "completed"}, "status", "read-only"),
         ({"project": "MINE", "total_files": 3}, "total_files", "read-only"),
         ({"project": "MINE", "total_size": 3}, "total_size", "read-only"),
-        ({"project": 999999}, "project", "does not exist"),
+        ({"project": 0}, "project", "from 1 to"),
         ({"project": "1"}, "project", "incorrect type"),
         ({"project": True}, "project", "incorrect type"),
         ({}, "project", "required"),
@@ -193,17 +193,15 @@ def test_bad_transition_body_is_400(api, generated_project, snapshot, body, fiel
         ({"path": "/etc/passwd", "file_size": 1}, "path", "relative"),
         ({"path": "src/../../x", "file_size": 1}, "path", ".."),
         ({"path": "src\\win.py", "file_size": 1}, "path", "backslash"),
-        ({"path": "", "file_size": 1}, "path", "empty"),
-        ({"path": "a" * 1025, "file_size": 1}, "path", "1024 bytes"),
-        ({"path": "a" * 5000, "file_size": 1}, "path", "4096"),
+        ({"path": "", "file_size": 1}, "path", "blank"),
+        ({"path": "a" * 1025, "file_size": 1}, "path", "1024"),
+        ({"path": "é" * 600, "file_size": 1}, "path", "1024 bytes"),
         ({"path": "a\u0000b", "file_size": 1}, "path", "nul"),
         ({"path": "a\u0085b", "file_size": 1}, "path", "control characters (U+0085)"),
         ({"path": "\u202etxt.exe", "file_size": 1}, "path", "format characters (U+202E)"),
         ({"path": "\uff0e\uff0e/x", "file_size": 1}, "path", "NFKC"),
         ({"path": "src/CON.txt", "file_size": 1}, "path", "reserved device"),
         ({"path": 7, "file_size": 1}, "path", "string"),
-        ({"path": "kept.txt", "file_size": 1}, "path", "already exists"),
-        ({"path": "./kept.txt", "file_size": 1}, "path", "already exists"),
         ({"path": "a.py", "file_size": 1, "generated_project": 1}, "generated_project", "unknown"),
         ({"path": "a.py", "file_size": 1, "id": 1}, "id", "read-only"),
     ],
@@ -223,17 +221,33 @@ def test_bad_item_in_bulk_names_its_index_and_stores_nothing(api, generated_proj
     assert snapshot() == before
 
 
-def test_duplicate_paths_in_one_bulk_are_400(api, generated_project, snapshot):
+@pytest.mark.parametrize("path", ["kept.txt", "./kept.txt"])
+def test_a_path_already_stored_is_409_naming_it(api, generated_project, snapshot, path):
     before = snapshot()
-    items = [{"path": "a.py", "file_size": 1}, {"path": "b.py", "file_size": 1}, {"path": "./a.py", "file_size": 2}]
-    assert_rejected(send(api, "post", files_url(generated_project), items), 400, "[2].path", "twice")
+    body = assert_rejected(send(api, "post", files_url(generated_project), {"path": path, "file_size": 1}), 409,
+                           "path", "already exists")  # fmt: skip
+    assert body["code"] == "conflict"
     assert snapshot() == before
 
 
-def test_bulk_path_already_stored_is_400(api, generated_project, snapshot):
+def test_duplicate_paths_in_one_bulk_are_409(api, generated_project, snapshot):
+    before = snapshot()
+    items = [{"path": "a.py", "file_size": 1}, {"path": "b.py", "file_size": 1}, {"path": "./a.py", "file_size": 2}]
+    assert_rejected(send(api, "post", files_url(generated_project), items), 409, "[2].path", "twice")
+    assert snapshot() == before
+
+
+def test_bulk_path_already_stored_is_409(api, generated_project, snapshot):
     before = snapshot()
     items = [{"path": "new.py", "file_size": 1}, {"path": "kept.txt", "file_size": 1}]
-    assert_rejected(send(api, "post", files_url(generated_project), items), 400, "[1].path", "already exists")
+    assert_rejected(send(api, "post", files_url(generated_project), items), 409, "[1].path", "already exists")
+    assert snapshot() == before
+
+
+def test_a_generated_project_of_no_visible_project_is_404_naming_the_field(api, snapshot):
+    before = snapshot()
+    body = assert_rejected(send(api, "post", "/api/v1/generated-projects/", {"project": 999999}), 404, "project")
+    assert body["code"] == "not_found" and "999999" in body["detail"]
     assert snapshot() == before
 
 

@@ -99,6 +99,6 @@ def test_concurrent_bulks_with_the_same_path_store_one():
     statuses = run_together(
         8, lambda i: client_for(owner).post(url, [{"path": "same.py", "file_size": 7}], format="json").status_code
     )
-    assert Counter(statuses) == {201: 1, 400: 7}
+    assert Counter(statuses) == {201: 1, 409: 7}
     generated_project.refresh_from_db()
     assert (generated_project.total_files, generated_project.total_size) == (1, 7)

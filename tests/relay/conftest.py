@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import redis
-from codegen_config import RedisTarget
 
+from codegen_config import RedisTarget
 from tests.support import BIN, MANAGE, REPO, Processes, wait_for  # noqa: F401  (re-exported for the tests)
 
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 import redis
-from codegen_config import RedisTarget
 from django.db import connection
 
+from codegen_config import RedisTarget
 from devinfra.postgres import PostgresServer
 from outbox import store
 from outbox.config import OutboxConfig

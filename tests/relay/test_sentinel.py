@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from codegen_config import RedisTarget, redis_target
 from django.core.exceptions import ImproperlyConfigured
 
+from codegen_config import RedisTarget, redis_target
 from devinfra.sentinel import MASTER, SentinelGroup
 from outbox.errors import PublishError
 from outbox.publisher import DramatiqRedisPublisher, Prepared, prepare

@@ -8,12 +8,12 @@ import uuid
 from typing import Any
 
 import msgspec
-from codegen_config import RedisTarget
 from dramatiq import Encoder
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import DecodeError
 from dramatiq.middleware import CurrentMessage
 
+from codegen_config import RedisTarget
 from notifications.acks import ACK_MANY_LUA, BatchingAckConsumer
 
 logger = logging.getLogger(__name__)

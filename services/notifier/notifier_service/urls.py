@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+
 from notifications.metrics import metrics_view
 
 

@@ -4,28 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from codegen_api.filters import NAME_PATTERN, query_params_once
+from codegen_api.pagination import StrictPageNumberPagination
+from outbox import api_shapes as shapes
 from outbox.errors import InvalidFilter, ReplayRefused
-from outbox.filters import OutboxFilter, outbox_rows_matching
-from outbox.models import OutboxEvent
+from outbox.filters import AGGREGATE_PATTERN, DURATION_PATTERN, OutboxFilter, outbox_rows_matching
+from outbox.models import OutboxEvent, OutboxState
 from outbox.ops import outbox_replay, outbox_status
 from outbox.presenters import row_detail, row_json
 
 FILTER_PARAMETERS = [
-    OpenApiParameter("state", str, description="pending, published or dead"),
-    OpenApiParameter("type", str, description="event type"),
-    OpenApiParameter("aggregate", str, description="TYPE:ID"),
-    OpenApiParameter("older_than", str, description="e.g. 10m, 2h, 7d"),
-    OpenApiParameter("since", str, description="ISO 8601"),
-    OpenApiParameter("until", str, description="ISO 8601"),
+    OpenApiParameter("state", str, enum=[s.value for s in OutboxState]),
+    OpenApiParameter(
+        "type",
+        {"type": "string", "pattern": NAME_PATTERN, "maxLength": 100},
+        description="event type, e.g. generation.completed",
+    ),
+    OpenApiParameter(
+        "aggregate",
+        {"type": "string", "pattern": AGGREGATE_PATTERN, "maxLength": 201},
+        description="TYPE:ID, e.g. generated_project:12",
+    ),
+    OpenApiParameter("older_than", str, description="an age: 90s, 10m, 2h, 7d", pattern=DURATION_PATTERN),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after (RFC 3339)"),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="created before (RFC 3339)"),
 ]
 
 
@@ -42,24 +53,20 @@ class StaffOnly(APIView):
 
 
 class OutboxList(StaffOnly):
-    @extend_schema(
-        parameters=FILTER_PARAMETERS, responses=inline_serializer("OutboxRows", {"results": serializers.ListField()})
-    )
+    pagination_class = StrictPageNumberPagination
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses=shapes.OutboxRowSerializer(many=True))
     def get(self, request: Request) -> Response:
         """Outbox rows matching the filters, oldest first, paginated."""
+        query_params_once(request, [parameter.name for parameter in FILTER_PARAMETERS])
         rows = outbox_rows_matching(_filter(request.query_params.dict()))
-        paginator = PageNumberPagination()
-        paginator.page_size = 50
-        paginator.page_size_query_param = "page_size"
-        paginator.max_page_size = 500
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response([row_json(row) for row in page or []])
 
 
 class OutboxDetail(StaffOnly):
-    @extend_schema(
-        operation_id="outbox_retrieve", responses=inline_serializer("OutboxRow", {"event_id": serializers.UUIDField()})
-    )
+    @extend_schema(operation_id="v1_outbox_retrieve", responses=shapes.OutboxRowDetailSerializer)
     def get(self, request: Request, event_id: str) -> Response:
         """Everything about one row, with the replays that touched it."""
         row = OutboxEvent.objects.filter(event_id=event_id).first()
@@ -69,33 +76,19 @@ class OutboxDetail(StaffOnly):
 
 
 class OutboxStats(StaffOnly):
-    @extend_schema(responses=inline_serializer("OutboxStats", {"by_state": serializers.DictField()}))
+    @extend_schema(responses=shapes.OutboxStatsSerializer)
     def get(self, request: Request) -> Response:
         """Counts by state and type, oldest pending age, dead rows, relay heartbeats."""
         return Response(outbox_status())
 
 
-class ReplayRequest(serializers.Serializer):
-    event_ids = serializers.ListField(child=serializers.CharField(), required=False, default=list, max_length=10_000)
-    filter = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
-    reason = serializers.CharField(max_length=2000, allow_blank=False)
-    dry_run = serializers.BooleanField(default=False)
-    new_id = serializers.BooleanField(default=False)
-    confirm = serializers.BooleanField(default=False, help_text="required with new_id (unless dry_run)")
-
-
 class OutboxReplayView(StaffOnly):
-    @extend_schema(
-        request=ReplayRequest, responses=inline_serializer("ReplayResult", {"replayed": serializers.IntegerField()})
-    )
+    @extend_schema(request=shapes.Replay, responses=shapes.ReplayResultSerializer)
     def post(self, request: Request) -> Response:
         """Replay rows by event ids or filter (audited); dry_run shows how many and a sample."""
-        body = ReplayRequest(data=request.data)
+        body = shapes.Replay(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        unknown = set(data["filter"]) - {"state", "type", "event_type", "aggregate", "older_than", "since", "until"}
-        if unknown:
-            raise ValidationError({"filter": [f"unknown keys: {', '.join(sorted(unknown))}"]})
         outbox_filter = _filter({**data["filter"], "event_ids": data["event_ids"]})
         if data["new_id"] and not data["dry_run"] and not data["confirm"]:
             raise ValidationError({"confirm": ["new_id re-issues events for forced reprocessing: set confirm to true"]})

@@ -6,11 +6,12 @@ import functools
 from dataclasses import dataclass, fields
 from typing import Any
 
-from codegen_config import RedisTarget
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+from codegen_config import RedisTarget
 
 #: Wake-up mechanisms the writer and the relay understand.
 WAKEUP_MODES = ("notify", "redis", "none")

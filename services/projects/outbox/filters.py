@@ -13,32 +13,34 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from codegen_contracts.names import NAME_PATTERN, is_catalogue_name
 from outbox.errors import InvalidFilter
 from outbox.models import OutboxEvent, OutboxState
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+#: An age: a number and a unit (s, m, h or d), e.g. 90s, 10m, 1.5h, 7d.
+DURATION_PATTERN = r"^([0-9]{1,30})(\.[0-9]{1,9})?([smhd])$"
+#: An aggregate: its type and id, e.g. generated_project:12.
+AGGREGATE_PATTERN = NAME_PATTERN[:-1] + r":[A-Za-z0-9_.:-]{1,100}$"
+
+_DURATION = re.compile(DURATION_PATTERN)
+_AGGREGATE = re.compile(AGGREGATE_PATTERN)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-#: The longest age a filter takes (a century): beyond it no row can match and the arithmetic overflows.
+#: Ages beyond this (a century) filter like it: no row is older, and the date arithmetic would overflow.
 _LONGEST = timedelta(days=36_525)
 
 
 def duration_parse(value: str, *, name: str) -> timedelta:
     """``"90s"``, ``"10m"``, ``"2h"``, ``"7d"`` as a timedelta; InvalidFilter naming ``name`` otherwise."""
-    match = _DURATION.match(value.strip())
+    match = _DURATION.fullmatch(value)
     if not match:
         raise InvalidFilter(f"{name}: expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
-    try:
-        duration = timedelta(seconds=float(match[1]) * _UNITS[match[2]])
-    except OverflowError:
-        duration = timedelta.max
-    if duration > _LONGEST:
-        raise InvalidFilter(f"{name}: at most {_LONGEST.days} days; got {value!r}")
-    return duration
+    seconds = float(match[1] + (match[2] or "")) * _UNITS[match[3]]
+    return timedelta(seconds=min(seconds, _LONGEST.total_seconds()))
 
 
 def _datetime(value: str, *, name: str) -> datetime:
     try:
-        parsed = parse_datetime(value.strip())
+        parsed = parse_datetime(value)
     except ValueError as exc:  # well formed, out of range: a UTC offset of 24 h or more, a 30th of February
         raise InvalidFilter(f"{name}: not a valid date-time ({exc}); got {value!r}") from None
     if parsed is None:
@@ -68,9 +70,9 @@ class OutboxFilter:
         aggregate = raw.get("aggregate") or None
         aggregate_type = aggregate_id = None
         if aggregate is not None:
-            aggregate_type, sep, aggregate_id = str(aggregate).partition(":")
-            if not sep or not aggregate_type or not aggregate_id:
+            if not _AGGREGATE.fullmatch(str(aggregate)):
                 raise InvalidFilter(f"aggregate: expected TYPE:ID, e.g. generated_project:12; got {aggregate!r}")
+            aggregate_type, _, aggregate_id = str(aggregate).partition(":")
         ids_raw = raw.get("event_ids") or ()
         if isinstance(ids_raw, str):
             ids_raw = [part for part in ids_raw.split(",") if part.strip()]
@@ -80,9 +82,12 @@ class OutboxFilter:
                 event_ids.append(uuid.UUID(str(value).strip()))
             except ValueError:
                 raise InvalidFilter(f"event id: not a UUID: {value!r}") from None
+        event_type = raw.get("event_type") or raw.get("type") or None
+        if event_type is not None and not is_catalogue_name(str(event_type)):
+            raise InvalidFilter(f"type: expected an event type such as generation.completed; got {event_type!r}")
         return cls(
             state=state,
-            event_type=raw.get("event_type") or raw.get("type") or None,
+            event_type=event_type,
             aggregate_type=aggregate_type,
             aggregate_id=aggregate_id,
             older_than=duration_parse(raw["older_than"], name="older_than") if raw.get("older_than") else None,

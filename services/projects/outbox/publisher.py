@@ -14,9 +14,9 @@ from typing import Any
 
 import redis
 import tenacity
-from codegen_config import RedisTarget
 from dramatiq.brokers.redis import RedisBroker
 
+from codegen_config import RedisTarget
 from codegen_contracts import EVENTS_QUEUE
 from codegen_contracts.wire import enqueue_script_args, message_encode, wire_envelope_check
 from outbox.errors import PublishError

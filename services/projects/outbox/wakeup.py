@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from codegen_config import RedisTarget
 from django.db import connections
 
+from codegen_config import RedisTarget
 from outbox.config import outbox_config
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,8 @@ class InvalidFilePath(ProjectsError, ValueError):
 
 
 class DuplicateFilePath(ProjectsError):
-    """A file path given twice in one request, or already stored in the generated project."""
+    """A file path given twice in one request, or already stored in the generated project: a conflict (409),
+    as the second of two creations of one path would be."""
 
     def __init__(self, path: str | None, index: int | None, reason: str) -> None:
         self.path = path

@@ -18,6 +18,6 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
 ]
 
-handler400 = "projects.api.errors.json_bad_request"
-handler404 = "projects.api.errors.json_not_found"
-handler500 = "projects.api.errors.json_server_error"
+handler400 = "codegen_api.errors.json_bad_request"
+handler404 = "codegen_api.errors.json_not_found"
+handler500 = "codegen_api.errors.json_server_error"

@@ -1,7 +1,6 @@
 """Development settings: SQLite in var/, e-mail to the console, webhooks may go to loopback."""
 
 from codegen_config import env_str
-
 from notifier_service.settings.base import *  # noqa: F403
 from notifier_service.settings.base import NOTIFIER, REPO_DIR
 

@@ -1,10 +1,10 @@
 """Production settings: secrets and the database from the environment; `check --deploy` clean."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from codegen_config import env_bool, env_int, env_str
 from codegen_config.production import STATIC_STORAGES, allowed_hosts_named, with_static_files
-from django.core.exceptions import ImproperlyConfigured
 from notifications.webhooks import webhook_secret_bytes
-
 from notifier_service.settings.base import *  # noqa: F403
 from notifier_service.settings.base import NOTIFIER, database_settings
 

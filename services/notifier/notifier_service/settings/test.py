@@ -1,7 +1,6 @@
 """Test settings: PostgreSQL or SQLite from DATABASE_URL, SMTP and webhooks to loopback sinks."""
 
 from codegen_config import env_bool, env_str
-
 from notifier_service.settings.base import *  # noqa: F403
 from notifier_service.settings.base import NOTIFIER, database_settings
 

@@ -6,18 +6,24 @@ from typing import Any
 
 from django.conf import settings
 from django.core.validators import URLValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from codegen_api.errors import ReferenceNotFound
+from codegen_api.filters import MAX_ID
+from codegen_api.serializers import ClosedMixin, StrictIntegerField
 from codegen_contracts.targets import email_address_problem, webhook_url_problem
-from projects.api.fields import StrictFieldsMixin, StrictIntegerField
+from projects.api.fields import WholeBodyMixin
 from projects.errors import InvalidFilePath
 from projects.models import GeneratedProject, Project, ProjectFile, RepositoryExport
 from projects.paths import project_file_path_normalize
 from projects.transitions import ExportStatus, GenerationStatus, choices
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
 class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
-    """A primary key limited to objects the requesting user owns (others are 'does not exist')."""
+    """The id of an object the requesting user owns: a JSON integer from 1 to 2**63 - 1 (else a 400); an
+    object that does not exist or is someone else's is a 404 naming the field (codegen_api.errors)."""
 
     def __init__(self, owner_path: str, **kwargs: Any) -> None:
         self.owner_path = owner_path
@@ -30,7 +36,13 @@ class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        return super().to_internal_value(data)
+        if not 1 <= data <= MAX_ID:
+            raise serializers.ValidationError(f"Must be an id from 1 to {MAX_ID}.")
+        found = self.get_queryset().filter(pk=data).first()
+        if found is None:
+            name = self.queryset.model._meta.verbose_name
+            raise ReferenceNotFound(self.field_name, f"No {name} {data} is visible to this account.")
+        return found
 
 
 def _webhook_url_deliverable(value: str) -> None:
@@ -46,8 +58,26 @@ def _email_deliverable(value: str) -> None:
         raise serializers.ValidationError(f"the notifier would not deliver to this address: {problem}")
 
 
-class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    webhook_url = serializers.URLField(
+@extend_schema_field({"type": "string", "format": "webhook-url", "minLength": 1, "maxLength": 2048})
+class WebhookUrlField(serializers.URLField):
+    """An http(s) URL the notifier would deliver to (format ``webhook-url``: no credentials, a port
+    from 1 to 65535, no literal non-public address; README, "Bad input")."""
+
+
+@extend_schema_field({"type": "string", "format": "repository-url", "minLength": 1, "maxLength": 2048})
+class RepositoryUrlField(serializers.CharField):
+    """A repository URL (format ``repository-url``: https, http, ssh or git, with a host)."""
+
+
+@extend_schema_field({"type": "string", "format": "project-file-path", "minLength": 1})
+class ProjectFilePathField(serializers.CharField):
+    """A file path (format ``project-file-path``: relative, portable; the rules of projects.paths)."""
+
+
+class ProjectSerializer(ClosedMixin, serializers.ModelSerializer):
+    """A project: where its notifications go."""
+
+    webhook_url = WebhookUrlField(
         max_length=2048,
         required=False,
         allow_blank=True,
@@ -63,7 +93,9 @@ class ProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
 
 
-class GeneratedProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class GeneratedProjectSerializer(ClosedMixin, serializers.ModelSerializer):
+    """One generation of a project, with its file totals."""
+
     project = OwnedPrimaryKeyField(owner_path="owner", queryset=Project.objects.all())
 
     class Meta:
@@ -72,12 +104,16 @@ class GeneratedProjectSerializer(StrictFieldsMixin, serializers.ModelSerializer)
         read_only_fields = ["id", "status", "total_files", "total_size", "created_at", "updated_at"]
 
 
-class GeneratedProjectTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
+class GeneratedProjectTransitionSerializer(WholeBodyMixin, ClosedMixin, serializers.Serializer):
+    """The status to move a generated project to."""
+
     status = serializers.ChoiceField(choices=choices(GenerationStatus))
 
 
-class ProjectFileSerializer(StrictFieldsMixin, serializers.ModelSerializer):
-    path = serializers.CharField(max_length=4096, trim_whitespace=False, allow_blank=True)
+class ProjectFileSerializer(ClosedMixin, serializers.ModelSerializer):
+    """One file of a generated project."""
+
+    path = ProjectFilePathField(max_length=settings.PROJECTS["MAX_PATH_BYTES"])
     file_size = StrictIntegerField(min_value=0, max_value=settings.PROJECTS["MAX_FILE_SIZE"])
 
     class Meta:
@@ -97,9 +133,11 @@ def project_file_bulk_serializer(**kwargs: Any) -> serializers.ListSerializer:
     return ProjectFileSerializer(many=True, allow_empty=False, max_length=settings.PROJECTS["MAX_BULK_FILES"], **kwargs)
 
 
-class RepositoryExportSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+class RepositoryExportSerializer(ClosedMixin, serializers.ModelSerializer):
+    """An export of a completed generated project to a repository."""
+
     generated_project = OwnedPrimaryKeyField(owner_path="project__owner", queryset=GeneratedProject.objects.all())
-    repository_url = serializers.CharField(
+    repository_url = RepositoryUrlField(
         max_length=2048, validators=[URLValidator(schemes=["https", "http", "ssh", "git"])]
     )
 
@@ -109,7 +147,9 @@ class RepositoryExportSerializer(StrictFieldsMixin, serializers.ModelSerializer)
         read_only_fields = ["id", "status", "error", "created_at", "updated_at"]
 
 
-class RepositoryExportTransitionSerializer(StrictFieldsMixin, serializers.Serializer):
+class RepositoryExportTransitionSerializer(WholeBodyMixin, ClosedMixin, serializers.Serializer):
+    """The status to move an export to (with the error when it failed)."""
+
     status = serializers.ChoiceField(choices=choices(ExportStatus))
     error = serializers.CharField(max_length=10_000, required=False, allow_blank=False)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.generics import GenericAPIView
+from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from codegen_api.schema import CONFLICT, REFERENCE_NOT_FOUND
 from projects import selectors, services
 from projects.api.filters import GeneratedProjectFilter, RepositoryExportFilter
 from projects.api.serializers import (
@@ -42,6 +43,7 @@ class ProjectViewSet(viewsets.ModelViewSet):
         services.project_delete(project=instance)
 
 
+@extend_schema_view(create=extend_schema(responses={201: GeneratedProjectSerializer, 404: REFERENCE_NOT_FOUND}))
 class GeneratedProjectViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -56,7 +58,7 @@ class GeneratedProjectViewSet(
 
     @extend_schema(
         request=GeneratedProjectTransitionSerializer,
-        responses={200: GeneratedProjectSerializer, 409: OpenApiResponse(description="invalid_transition")},
+        responses={200: GeneratedProjectSerializer, 409: CONFLICT},
         description="Move the generated project to another status (pending → generating → "
         "completed | failed, completed → archived).",
     )
@@ -70,7 +72,7 @@ class GeneratedProjectViewSet(
         return Response(GeneratedProjectSerializer(generated_project, context=self.get_serializer_context()).data)
 
 
-class ProjectFileListView(GenericAPIView):
+class ProjectFileListView(ListAPIView):
     serializer_class = ProjectFileSerializer
 
     def generated_project(self) -> GeneratedProject:
@@ -82,15 +84,16 @@ class ProjectFileListView(GenericAPIView):
             return ProjectFile.objects.none()
         return selectors.project_files_of(generated_project=self.generated_project())
 
-    @extend_schema(operation_id="generated_project_files_list")
-    def get(self, request: Request, generated_project_id: int) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    @extend_schema(operation_id="v1_generated_projects_files_list")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request=ProjectFileSerializer(many=True),
-        responses={201: ProjectFileSerializer(many=True)},
-        description="Add one file (an object) or up to 1,000 (an array), all or nothing.",
+        operation_id="v1_generated_projects_files_create",
+        request=ProjectFileSerializer,
+        responses={201: ProjectFileSerializer, 409: CONFLICT},
+        description="Add one file (an object) or up to PROJECTS_MAX_BULK_FILES (an array), all or nothing; "
+        "the answer has the same form as the body.",
     )
     def post(self, request: Request, generated_project_id: int) -> Response:
         generated_project = self.generated_project()
@@ -117,15 +120,19 @@ class ProjectFileDetailView(GenericAPIView):
         generated_project = get_object_or_404(owned, pk=self.kwargs["generated_project_id"])
         return get_object_or_404(selectors.project_files_of(generated_project=generated_project), pk=self.kwargs["pk"])
 
-    @extend_schema(operation_id="generated_project_files_retrieve")
+    @extend_schema(operation_id="v1_generated_projects_files_retrieve")
     def get(self, request: Request, generated_project_id: int, pk: int) -> Response:
         return Response(self.get_serializer(self.get_object()).data)
 
+    @extend_schema(operation_id="v1_generated_projects_files_destroy", responses={204: None, 409: CONFLICT})
     def delete(self, request: Request, generated_project_id: int, pk: int) -> Response:
         services.project_file_delete(project_file=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: RepositoryExportSerializer, 404: REFERENCE_NOT_FOUND, 409: CONFLICT})
+)
 class RepositoryExportViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -140,7 +147,7 @@ class RepositoryExportViewSet(
 
     @extend_schema(
         request=RepositoryExportTransitionSerializer,
-        responses={200: RepositoryExportSerializer, 409: OpenApiResponse(description="invalid_transition")},
+        responses={200: RepositoryExportSerializer, 409: CONFLICT},
         description="Move the export on (pending → running → completed | failed, pending → failed); "
         "`error` is required with failed.",
     )

@@ -1,7 +1,6 @@
 """Development settings: debug on, SQLite by default, an insecure key that never leaves a laptop."""
 
 from codegen_config import env_str
-
 from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = True

@@ -2,7 +2,6 @@
 
 from codegen_config import env_bool, env_int, env_str
 from codegen_config.production import STATIC_STORAGES, allowed_hosts_named, with_static_files
-
 from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = False

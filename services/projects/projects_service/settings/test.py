@@ -1,7 +1,6 @@
 """Test settings: PostgreSQL started by the test suite (its fixtures fill in host and port)."""
 
 from codegen_config import env_bool, env_str
-
 from projects_service.settings.base import *  # noqa: F403
 from projects_service.settings.base import database_from_url
 

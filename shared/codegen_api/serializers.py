@@ -1,0 +1,82 @@
+"""Serializer behaviour both APIs share."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rest_framework import serializers
+
+_CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class ClosedMixin:
+    """Takes exactly what its schema says: refuses keys the serializer would silently drop (unknown names
+    and read-only fields), so that a mistyped field is an error (the schema says ``additionalProperties:
+    false``, codegen_api.schema); a text field takes only a JSON string (DRF would turn 12 into "12"),
+    and keeps it as sent (DRF would trim it, so that "  " passed for a non-blank name and 201
+    characters with a trailing space for a 200-character field)."""
+
+    def get_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = super().get_fields()  # type: ignore[misc]
+        for field in fields.values():
+            if isinstance(field, serializers.CharField):
+                field.trim_whitespace = False
+        return fields
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            errors: dict[str, list[str]] = {}
+            fields = self.fields  # type: ignore[attr-defined]
+            for key in data:
+                field = fields.get(key)
+                if field is None:
+                    errors[key] = ["Unknown field."]
+                elif field.read_only:
+                    errors[key] = ["This field is read-only."]
+                elif (
+                    isinstance(field, serializers.CharField)
+                    and not isinstance(data[key], str)
+                    and not (data[key] is None and field.allow_null)
+                ):
+                    errors[key] = [f"Must be a string, not {type(data[key]).__name__}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer given as a JSON number: no booleans, no strings, no fractions."""
+
+    default_error_messages = {"type": "Must be a JSON integer, not {kind}."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            kind = "a fraction" if isinstance(data, float) else type(data).__name__
+            if isinstance(data, bool):
+                kind = "a boolean"
+            self.fail("type", kind=kind)
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean: not 0, 1, "true" or "yes", which DRF would take."""
+
+    default_error_messages = {"type": "Must be a JSON boolean, not {kind}."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("type", kind=type(data).__name__)
+        return data
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as a JSON string in its canonical hyphenated form: not an integer (DRF would take ``false``
+    as UUID 0), nor the hex, URN or braced spellings ``format: uuid`` does not allow."""
+
+    default_error_messages = {"canonical": "Must be a UUID string such as 0b7e2a8c-3d4f-4e5a-9b6c-1d2e3f4a5b6c."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not _CANONICAL_UUID.fullmatch(data):
+            self.fail("canonical")
+        return super().to_internal_value(data)
