@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils.dateparse import parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
@@ -59,3 +62,44 @@ class StrictFilterBackend(DjangoFilterBackend):
         if filterset is not None:
             query_params_once(request, filterset.filters)
         return filterset
+
+
+#: An RFC 3339 date-time, as JSON Schema's ``format: date-time`` takes it (a date, ``T``, a time with
+#: seconds, and ``Z`` or an offset).
+RFC3339_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def date_time_parse(value: str) -> datetime:
+    """An RFC 3339 date-time as an aware datetime in UTC; ValueError saying why otherwise (not that shape,
+    or out of range: a 30th of February, an offset of 24 hours or more, a UTC time before year 1 or after
+    9999). In UTC because PostgreSQL refuses offsets beyond 15:59 that RFC 3339 allows."""
+    if not RFC3339_DATE_TIME.fullmatch(value):
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-26T07:00:00Z")
+    parsed = parse_datetime(value.upper())
+    if parsed is None:
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-11-26T07:00:00Z")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range once in UTC (before year 1 or after 9999)") from None
+
+
+class DateTimeField(forms.Field):
+    """A form field for an RFC 3339 date-time (date_time_parse)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        try:
+            return date_time_parse(str(value))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class DateTimeFilter(django_filters.Filter):
+    """A date-time filter that takes RFC 3339 only (django-filter's would take ``2026-01-01 10:00``)."""
+
+    field_class = DateTimeField

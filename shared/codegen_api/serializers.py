@@ -80,3 +80,14 @@ class StrictUUIDField(serializers.UUIDField):
         if not isinstance(data, str) or not _CANONICAL_UUID.fullmatch(data):
             self.fail("canonical")
         return super().to_internal_value(data)
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer query parameter: ASCII digits only (DRF would take ``1.0``, `` 7`` or ``+7``)."""
+
+    default_error_messages = {"digits": "Must be a whole number written in digits."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, str) or not data.isascii() or not data.isdigit() or len(data) > 18:
+            self.fail("digits")
+        return super().to_internal_value(data)

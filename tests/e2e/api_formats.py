@@ -1,6 +1,6 @@
 """Schemathesis hooks: values of the formats the APIs' schemas define beyond JSON Schema's own.
 
-``project-file-path``, ``webhook-url`` and ``repository-url`` are rules no regular expression states
+``project-file-path``, ``webhook-url``, ``repository-url`` and ``outbox-age`` are rules no regular expression states
 (NFKC folding, reserved device names, non-public addresses). Schemathesis cannot invent valid values
 for a format it does not know, so these strategies build them; each value is checked by the same
 function the API validates with, so a valid-by-schema request is valid to the server as well.
@@ -57,6 +57,15 @@ repository_urls = st.builds(
     _URL_PATH,
 )
 
+#: Ages from a second to a century (outbox.filters refuses longer ones).
+outbox_ages = st.one_of(
+    st.integers(0, 36525).map("{}d".format),
+    st.integers(0, 876_600).map("{}h".format),
+    st.integers(0, 3_155_760_000).map("{}s".format),
+    st.builds("{}.{}m".format, st.integers(0, 52_595_999), st.integers(0, 999)),
+)
+
 schemathesis.openapi.format("project-file-path", project_file_paths)
+schemathesis.openapi.format("outbox-age", outbox_ages)
 schemathesis.openapi.format("webhook-url", webhook_urls)
 schemathesis.openapi.format("repository-url", repository_urls)

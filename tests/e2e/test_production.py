@@ -132,16 +132,17 @@ def test_the_admin_and_the_api_docs_render_with_their_static_files(topology):
                 assert header not in ("rgba(0, 0, 0, 0)", "transparent"), header
                 assert page.eval_on_selector("#content-main", "e => e.getBoundingClientRect().width") < 600
                 page.screenshot(path=str(ARTEFACTS / f"{name}.png"))
-            page.goto(f"{topology.api_url}/api/docs/")
-            page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)  # the UI's JS ran and read the schema
-            page.screenshot(path=str(ARTEFACTS / "projects-api-docs.png"))
+            for name, url in (("projects-api-docs", topology.api_url), ("notifier-api-docs", topology.notifier_url)):
+                page.goto(f"{url}/api/docs/")
+                page.wait_for_selector(".swagger-ui .opblock", timeout=30_000)  # the UI's JS ran, read the schema
+                page.screenshot(path=str(ARTEFACTS / f"{name}.png"))
         finally:
             browser.close()
     assert statics and all(status == 200 for _, status in statics), statics
     hashed = [url for url, _ in statics if url.endswith(".css")]
     assert hashed and all(len(url.rsplit("/", 1)[1].split(".")) == 3 for url in hashed), hashed  # name.hash.css
     assert all((ARTEFACTS / f"{name}.png").stat().st_size > 10_000 for name in
-               ("projects-admin-login", "notifier-admin-login", "projects-api-docs"))  # fmt: skip
+               ("projects-admin-login", "notifier-admin-login", "projects-api-docs", "notifier-api-docs"))  # fmt: skip
 
 
 def test_every_process_stops_cleanly_on_sigterm_and_a_burst_before_it_is_delivered(topology):

@@ -13,36 +13,148 @@ from tests.notifier.conftest import envelope, generation_payload
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def api() -> APIClient:
-    user = get_user_model().objects.create_user("operator")
+def client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
 
 
-def test_notifications_list_and_filters(api):
+@pytest.fixture
+def user():
+    return get_user_model().objects.create_user("service")
+
+
+@pytest.fixture
+def api(user) -> APIClient:
+    """A non-staff account: it reads only the projects granted to it."""
+    return client_for(user)
+
+
+@pytest.fixture
+def staff_api() -> APIClient:
+    return client_for(get_user_model().objects.create_user("ops", is_staff=True))
+
+
+def test_notifications_list_and_filters(staff_api):
     first = envelope()
     inbox_take(first)
     inbox_take(envelope("generation.failed", generation_payload(project_id=5, to_status="failed")))
-    everything = api.get("/api/v1/notifications/").json()
+    everything = staff_api.get("/api/v1/notifications/").json()
     assert everything["count"] == 2
-    item = api.get("/api/v1/notifications/?project_id=4").json()["results"]
+    item = staff_api.get("/api/v1/notifications/?project_id=4").json()["results"]
     assert [i["event_id"] for i in item] == [str(first.event_id)]
     assert set(item[0]) == {
         "id", "event_id", "event_type", "sequence", "late", "project_id", "recipient", "channel", "subject", "body",
         "created_at",
     }  # fmt: skip
-    assert api.get("/api/v1/notifications/?event_type=generation.failed").json()["count"] == 1
-    assert api.get("/api/v1/notifications/?since=2999-01-01T00:00:00Z").json()["count"] == 0
-    assert api.get("/api/v1/notifications/?since=yesterday").status_code == 400
+    assert staff_api.get("/api/v1/notifications/?event_type=generation.failed").json()["count"] == 1
+    assert staff_api.get("/api/v1/notifications/?since=2999-01-01T00:00:00Z").json()["count"] == 0
+    assert staff_api.get("/api/v1/notifications/?since=1943-09-20T22:51:43-23:25").json()["count"] == 2
 
 
-def test_deliveries_list_and_filters(api):
+def test_deliveries_list_and_filters(staff_api):
     inbox_take(envelope())
-    assert api.get("/api/v1/deliveries/?status=pending&channel=email").json()["count"] == 1
-    assert api.get("/api/v1/deliveries/?status=delivered").json()["count"] == 0
-    assert api.get("/api/v1/deliveries/?channel=pigeon").status_code == 400
+    assert staff_api.get("/api/v1/deliveries/?status=pending&channel=email").json()["count"] == 1
+    assert staff_api.get("/api/v1/deliveries/?status=delivered").json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "reason"),
+    [
+        ("notifications/?since=yesterday", "since", "RFC 3339"),
+        ("notifications/?since=2026-01-01T00:00:00%2B99:00", "since", "offset"),
+        ("notifications/?since=2026-01-01%2010:00", "since", "RFC 3339"),
+        ("notifications/?since=9999-12-31T23:00:00-05:00", "since", "out of range once in UTC"),
+        ("notifications/?project_id=9223372036854775808", "project_id", "less than or equal"),
+        ("notifications/?project_id=1e19", "project_id", "whole number"),
+        ("notifications/?project_id=0", "project_id", "greater than or equal"),
+        ("notifications/?event_type=generation.completed%00", "event_type", "lower-case words"),
+        ("notifications/?event_type=", "event_type", "May not be empty"),
+        ("notifications/?project_id=4&project_id=5", "project_id", "Give it once"),
+        ("notifications/?page=0", "page", "whole number"),
+        ("notifications/?page_size=201", "page_size", "from 1 to 200"),
+        ("deliveries/?channel=pigeon", "channel", "valid choice"),
+        ("deliveries/?page=", "page", "May not be empty"),
+    ],
+)
+def test_bad_filters_are_400_naming_the_parameter(staff_api, query, field, reason):
+    response = staff_api.get(f"/api/v1/{query}")
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "invalid" and reason in " ".join(body["fields"][field]), body
+
+
+def test_every_error_under_api_is_json_with_one_code_per_status(staff_api):
+    unknown = staff_api.get("/api/v1/nothing-here/")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+    no_such = staff_api.get("/api/v1/notifications/999/")
+    assert (no_such.status_code, no_such.json()["code"]) == (404, "not_found")
+    not_allowed = staff_api.post("/api/v1/notifications/", {}, format="json")
+    assert (not_allowed.status_code, not_allowed.json()["code"]) == (405, "method_not_allowed")
+    assert "GET" in not_allowed["Allow"]
+    anonymous = APIClient().get("/api/v1/notifications/")
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "not_authenticated")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_without_grants_reads_no_notification_or_delivery(api):
+    inbox_take(envelope())
+    from notifications.models import Delivery, Notification
+
+    assert api.get("/api/v1/notifications/").json()["count"] == 0
+    assert api.get("/api/v1/deliveries/").json()["count"] == 0
+    assert api.get(f"/api/v1/notifications/{Notification.objects.get().pk}/").status_code == 404
+    assert api.get(f"/api/v1/deliveries/{Delivery.objects.get().pk}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_reads_only_the_projects_granted_to_it(api, user, staff_api):
+    from notifications.models import Delivery, Notification, ProjectAccess
+
+    inbox_take(envelope())  # project 4
+    inbox_take(envelope("generation.failed", generation_payload(project_id=5, to_status="failed")))
+    ProjectAccess.objects.create(user=user, project_id=4)
+    mine, theirs = Notification.objects.get(project_id=4), Notification.objects.get(project_id=5)
+    listed = api.get("/api/v1/notifications/").json()
+    assert [n["id"] for n in listed["results"]] == [mine.pk]
+    assert api.get(f"/api/v1/notifications/{mine.pk}/").status_code == 200
+    assert api.get(f"/api/v1/notifications/{theirs.pk}/").status_code == 404
+    assert api.get("/api/v1/notifications/?project_id=5").json()["count"] == 0
+    my_deliveries = {d.pk for d in Delivery.objects.filter(event=mine.event)}
+    their_deliveries = {d.pk for d in Delivery.objects.filter(event=theirs.event)}
+    assert my_deliveries and their_deliveries
+    assert {d["id"] for d in api.get("/api/v1/deliveries/").json()["results"]} == my_deliveries
+    for pk in their_deliveries:
+        assert api.get(f"/api/v1/deliveries/{pk}/").status_code == 404
+    assert staff_api.get("/api/v1/notifications/").json()["count"] == 2
+    assert staff_api.get("/api/v1/deliveries/").json()["count"] == len(my_deliveries | their_deliveries)
+
+
+def test_a_granted_account_still_reads_no_operator_endpoint(api, user):
+    from notifications.models import ProjectAccess
+
+    ProjectAccess.objects.create(user=user, project_id=4)
+    for path in ("gaps/", "held/", "held/summary/", "held/m-poison/"):
+        response = api.get(f"/api/v1/{path}")
+        assert (response.status_code, response.json()["code"]) == (403, "permission_denied"), path
+
+
+def test_an_operator_grants_a_project_in_the_admin(client, user):
+    from notifications.models import ProjectAccess
+
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
+    response = client.post("/admin/notifications/projectaccess/add/", {"user": user.pk, "project_id": 4})
+    assert response.status_code == 302, response.content
+    grant = ProjectAccess.objects.get()
+    assert (grant.user, grant.project_id, grant.granted_by) == (user, 4, "root")
+
+
+def test_the_schema_and_its_docs_are_served(staff_api, client):
+    schema = staff_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert {"/api/v1/notifications/", "/api/v1/deliveries/", "/api/v1/held/", "/api/v1/gaps/"} <= set(schema["paths"])
+    listed = schema["paths"]["/api/v1/notifications/"]["get"]["responses"]
+    assert {"200", "400", "401", "403", "404"} <= set(listed)
+    assert client.get("/api/docs/").status_code == 200
 
 
 def test_api_needs_a_token():
@@ -52,14 +164,6 @@ def test_api_needs_a_token():
 def test_health(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
-
-
-@pytest.fixture
-def staff_api() -> APIClient:
-    user = get_user_model().objects.create_user("ops", is_staff=True)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def hold_one_of_each() -> dict[str, str]:
@@ -98,11 +202,20 @@ def test_held_messages_are_listed_summarised_and_shown_to_staff(staff_api):
 
 
 @pytest.mark.parametrize(
-    ("query", "field"), [("kind=lost", "kind"), ("limit=0", "limit"), ("limit=1001", "limit"), ("limit=x", "limit")]
+    ("query", "field"),
+    [
+        ("kind=lost", "kind"),
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=x", "limit"),
+        ("limit=1.0", "limit"),
+        ("limit=1&limit=2", "limit"),
+        ("event_type=a%00b", "event_type"),
+    ],
 )
 def test_held_messages_filters_refuse_bad_values_by_name(staff_api, query, field):
     response = staff_api.get(f"/api/v1/held/?{query}")
-    assert response.status_code == 400 and field in response.json()
+    assert response.status_code == 400 and field in response.json()["fields"]
 
 
 @pytest.mark.django_db(transaction=True)

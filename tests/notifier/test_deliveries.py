@@ -127,6 +127,15 @@ def test_email_goes_to_the_projects_address_with_the_event_id(smtp_sink, fast_se
     assert message["X-Event-ID"] == str(event.event_id)
 
 
+@pytest.mark.parametrize("address", ["ops@localhost", "ops@[10.0.0.1]", "ops@127.0.0.1"])
+def test_email_to_an_address_the_projects_api_now_refuses_fails_unsent_with_the_reason(smtp_sink, fast_sends, address):
+    [delivery_id] = inbox_take(envelope(payload=generation_payload(notification_email=address))).delivery_ids
+    delivery = delivery_attempt(delivery_id)
+    assert delivery.status == "failed" and delivery.attempts == 1
+    assert delivery.last_error.startswith("refused: ")
+    assert smtp_sink.messages == []
+
+
 def test_email_to_a_dead_smtp_server_is_retried_then_failed(fast_sends, settings):
     from devinfra.ports import free_port
 

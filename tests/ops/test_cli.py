@@ -90,7 +90,7 @@ def test_list_table_is_aligned(rows):
         (["list", "--state", "stuck"], "state: must be one of pending, published, dead"),
         (["list", "--aggregate", "generated_project"], "TYPE:ID"),
         (["list", "--older-than", "ten minutes"], "a number and a unit"),
-        (["list", "--since", "yesterday"], "ISO 8601"),
+        (["list", "--since", "yesterday"], "RFC 3339"),
         (["show", "not-a-uuid"], "not an event id"),
         (["show", "5b1d7b0e-1d7f-4a52-8b7b-7f0c1f9f2d11"], "no outbox row"),
         (["replay", "--state", "dead"], "--reason is required"),

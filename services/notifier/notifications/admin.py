@@ -19,6 +19,7 @@ from notifications.models import (
     InboxEvent,
     Notification,
     PoisonMessage,
+    ProjectAccess,
     Redrive,
     SequenceGap,
 )
@@ -199,3 +200,19 @@ class AggregateCursorAdmin(ReadOnlyAdmin):
     list_display = ["aggregate_type", "aggregate_id", "applied", "updated_at"]
     list_filter = ["aggregate_type"]
     search_fields = ["=aggregate_id"]
+
+
+@admin.register(ProjectAccess)
+class ProjectAccessAdmin(admin.ModelAdmin):
+    """Grant a non-staff API account one project's notifications and deliveries (notifications.access)."""
+
+    list_display = ["user", "project_id", "granted_at", "granted_by"]
+    list_filter = ["user"]
+    search_fields = ["user__username", "project_id"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["granted_at", "granted_by"]
+
+    def save_model(self, request: Any, obj: ProjectAccess, form: Any, change: bool) -> None:
+        if not change:
+            obj.granted_by = request.user.get_username()
+        super().save_model(request, obj, form, change)

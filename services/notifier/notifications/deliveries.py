@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage
 from django.db.models import F, Q
 from django.utils import timezone
 
+from codegen_contracts.targets import email_address_problem
 from notifications.db import on_fresh_connection
 from notifications.errors import SendError, UnsafeTarget
 from notifications.models import Channel, Delivery, DeliveryStatus
@@ -29,6 +30,9 @@ RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 
 
 def _send_email(delivery: Delivery) -> None:
+    problem = email_address_problem(delivery.target)  # the projects API's rule, for addresses stored before it
+    if problem:
+        raise SendError(f"refused: {problem}", retryable=False)
     message = EmailMessage(
         subject=delivery.subject,
         body=delivery.body,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -230,3 +231,22 @@ class SequenceGap(models.Model):
 
     def __str__(self) -> str:
         return f"{self.aggregate_type}:{self.aggregate_id} #{self.sequence}"
+
+
+class ProjectAccess(models.Model):
+    """One project whose notifications and deliveries a non-staff API account may read (granted in the
+    admin; an account without any reads nothing, staff read everything)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_access")
+    project_id = models.PositiveBigIntegerField()
+    granted_at = models.DateTimeField(auto_now_add=True)
+    granted_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        db_table = "notifier_project_access"
+        ordering = ["user_id", "project_id"]
+        verbose_name_plural = "project access"
+        constraints = [models.UniqueConstraint(fields=["user", "project_id"], name="project_access_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} reads project {self.project_id}"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from notifications.metrics import metrics_view
 
@@ -24,7 +25,13 @@ def readyz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("notifications.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", healthz),
     path("readyz", readyz),
     path("metrics", metrics_view),
 ]
+
+handler400 = "codegen_api.errors.json_bad_request"
+handler404 = "codegen_api.errors.json_not_found"
+handler500 = "codegen_api.errors.json_server_error"

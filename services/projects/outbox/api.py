@@ -16,8 +16,9 @@ from rest_framework.views import APIView
 from codegen_api.filters import NAME_PATTERN, query_params_once
 from codegen_api.pagination import StrictPageNumberPagination
 from outbox import api_shapes as shapes
+from outbox.api_shapes import AGE_DESCRIPTION, AGE_SCHEMA
 from outbox.errors import InvalidFilter, ReplayRefused
-from outbox.filters import AGGREGATE_PATTERN, DURATION_PATTERN, OutboxFilter, outbox_rows_matching
+from outbox.filters import AGGREGATE_PATTERN, OutboxFilter, outbox_rows_matching
 from outbox.models import OutboxEvent, OutboxState
 from outbox.ops import outbox_replay, outbox_status
 from outbox.presenters import row_detail, row_json
@@ -34,7 +35,7 @@ FILTER_PARAMETERS = [
         {"type": "string", "pattern": AGGREGATE_PATTERN, "maxLength": 201},
         description="TYPE:ID, e.g. generated_project:12",
     ),
-    OpenApiParameter("older_than", str, description="an age: 90s, 10m, 2h, 7d", pattern=DURATION_PATTERN),
+    OpenApiParameter("older_than", AGE_SCHEMA, description=AGE_DESCRIPTION),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="created at or after (RFC 3339)"),
     OpenApiParameter("until", OpenApiTypes.DATETIME, description="created before (RFC 3339)"),
 ]

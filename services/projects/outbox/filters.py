@@ -11,13 +11,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from codegen_api.filters import date_time_parse
 from codegen_contracts.names import NAME_PATTERN, is_catalogue_name
 from outbox.errors import InvalidFilter
 from outbox.models import OutboxEvent, OutboxState
 
-#: An age: a number and a unit (s, m, h or d), e.g. 90s, 10m, 1.5h, 7d.
+#: An age: a number and a unit (s, m, h or d), e.g. 90s, 10m, 1.5h, 7d; at most LONGEST_AGE (the
+#: ``outbox-age`` format of the API's schema, which no pattern can bound).
 DURATION_PATTERN = r"^([0-9]{1,30})(\.[0-9]{1,9})?([smhd])$"
 #: An aggregate: its type and id, e.g. generated_project:12.
 AGGREGATE_PATTERN = NAME_PATTERN[:-1] + r":[A-Za-z0-9_.:-]{1,100}$"
@@ -25,8 +26,8 @@ AGGREGATE_PATTERN = NAME_PATTERN[:-1] + r":[A-Za-z0-9_.:-]{1,100}$"
 _DURATION = re.compile(DURATION_PATTERN)
 _AGGREGATE = re.compile(AGGREGATE_PATTERN)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-#: Ages beyond this (a century) filter like it: no row is older, and the date arithmetic would overflow.
-_LONGEST = timedelta(days=36_525)
+#: The longest age a filter takes (a century): beyond it no row can match and the arithmetic overflows.
+LONGEST_AGE = timedelta(days=36_525)
 
 
 def duration_parse(value: str, *, name: str) -> timedelta:
@@ -35,17 +36,16 @@ def duration_parse(value: str, *, name: str) -> timedelta:
     if not match:
         raise InvalidFilter(f"{name}: expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
     seconds = float(match[1] + (match[2] or "")) * _UNITS[match[3]]
-    return timedelta(seconds=min(seconds, _LONGEST.total_seconds()))
+    if seconds > LONGEST_AGE.total_seconds():
+        raise InvalidFilter(f"{name}: at most {LONGEST_AGE.days} days; got {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def _datetime(value: str, *, name: str) -> datetime:
     try:
-        parsed = parse_datetime(value)
-    except ValueError as exc:  # well formed, out of range: a UTC offset of 24 h or more, a 30th of February
+        return date_time_parse(value)
+    except ValueError as exc:  # not RFC 3339, or out of range: a UTC offset of 24 h or more, a 30th of February
         raise InvalidFilter(f"{name}: not a valid date-time ({exc}); got {value!r}") from None
-    if parsed is None:
-        raise InvalidFilter(f"{name}: expected an ISO 8601 date-time, e.g. 2026-11-26T07:00:00Z; got {value!r}")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, timezone.utc)
 
 
 @dataclass(frozen=True)

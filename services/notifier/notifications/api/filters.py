@@ -1,12 +1,15 @@
+"""Query-string filters of the notifier API; each refuses what its schema refuses (codegen_api.filters)."""
+
 import django_filters
 
+from codegen_api.filters import DateTimeFilter, IdFilter, NameFilter
 from notifications.models import Channel, Delivery, DeliveryStatus, Notification
 
 
 class NotificationFilter(django_filters.FilterSet):
-    project_id = django_filters.NumberFilter()
-    event_type = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    project_id = IdFilter()
+    event_type = NameFilter()
+    since = DateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="created at or after (RFC 3339)")
 
     class Meta:
         model = Notification

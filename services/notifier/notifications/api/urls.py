@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from notifications.api import views
@@ -5,6 +6,10 @@ from notifications.api import views
 router = SimpleRouter()
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
-router.register("held", views.HeldMessageViewSet, basename="held")
-router.register("gaps", views.GapViewSet, basename="gap")
-urlpatterns = router.urls
+urlpatterns = [
+    path("held/", views.HeldMessageList.as_view(), name="held-list"),
+    path("held/summary/", views.HeldSummary.as_view(), name="held-summary"),
+    path("held/<str:id>/", views.HeldMessageDetail.as_view(), name="held-detail"),
+    path("gaps/", views.GapList.as_view(), name="gap-list"),
+    *router.urls,
+]

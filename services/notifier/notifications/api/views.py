@@ -1,52 +1,64 @@
-"""Read-only REST API for operator and service accounts."""
+"""Read-only REST API for operator and service accounts: what each may read is notifications.access."""
 
 from __future__ import annotations
 
-from rest_framework import serializers, viewsets
-from rest_framework.decorators import action
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from codegen_api.filters import query_params_once
+from notifications.access import deliveries_visible, notifications_visible
+from notifications.api import serializers as shapes
 from notifications.api.filters import DeliveryFilter, NotificationFilter
-from notifications.api.serializers import DeliverySerializer, NotificationSerializer
 from notifications.models import Delivery, Notification
 from notifications.redrive import KINDS, held_message, held_messages, held_summary
 from notifications.sequencing import gaps_open_list
 
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = NotificationSerializer
+    """Notifications, newest first: all of them for staff, those of granted projects for other accounts."""
+
+    serializer_class = shapes.NotificationSerializer
     filterset_class = NotificationFilter
-    queryset = Notification.objects.select_related("event").order_by("-created_at", "-id")
+    queryset = Notification.objects.none()  # the model, for the schema; get_queryset() says what is visible
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self) -> Any:
+        return notifications_visible(user=self.request.user)
 
 
 class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = DeliverySerializer
+    """E-mail and webhook deliveries, newest first: all for staff, those of granted projects otherwise."""
+
+    serializer_class = shapes.DeliverySerializer
     filterset_class = DeliveryFilter
-    queryset = Delivery.objects.select_related("event").order_by("-created_at", "-id")
+    queryset = Delivery.objects.none()
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self) -> Any:
+        return deliveries_visible(user=self.request.user)
 
 
-class HeldQuery(serializers.Serializer):
-    """The filters of the held-messages list."""
-
-    kind = serializers.MultipleChoiceField(choices=KINDS, required=False)
-    event_type = serializers.CharField(required=False, max_length=200)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)
+class StaffOnly(APIView):
+    permission_classes = [IsAdminUser]
 
 
-class HeldMessageViewSet(viewsets.ViewSet):
+class HeldMessageList(StaffOnly):
     """Staff only: messages held without effect (poison, parked versions, unknown types), for operators.
 
     Replaying them is ``manage.py poison replay`` or the admin's action.
     """
 
-    permission_classes = [IsAdminUser]
-    lookup_value_regex = "[^/]+"
-
-    def list(self, request: Request) -> Response:
-        query = HeldQuery(data={**request.query_params.dict(), "kind": request.query_params.getlist("kind")})
+    @extend_schema(operation_id="v1_held_list", parameters=[shapes.HeldQuery], responses=shapes.HeldMessagesSerializer)
+    def get(self, request: Request) -> Response:
+        query_params_once(request, ["event_type", "limit"])
+        query = shapes.HeldQuery(data={**request.query_params.dict(), "kind": request.query_params.getlist("kind")})
         query.is_valid(raise_exception=True)
         kinds = sorted(query.validated_data.get("kind") or KINDS)
         messages = held_messages(
@@ -54,23 +66,29 @@ class HeldMessageViewSet(viewsets.ViewSet):
         )
         return Response({"count": len(messages), "results": [m.as_dict() for m in messages]})
 
-    def retrieve(self, request: Request, pk: str) -> Response:
-        message = held_message(pk)
+
+class HeldMessageDetail(StaffOnly):
+    @extend_schema(operation_id="v1_held_retrieve", responses=shapes.HeldMessageDetailSerializer)
+    def get(self, request: Request, id: str) -> Response:
+        """One held message, with the message as received."""
+        message = held_message(id)
         if message is None:
-            raise NotFound(f"no poison message or held event {pk!r}")
+            raise NotFound(f"no poison message or held event {id!r}")
         return Response(message.as_dict(raw=True))
 
-    @action(detail=False)
-    def summary(self, request: Request) -> Response:
+
+class HeldSummary(StaffOnly):
+    @extend_schema(operation_id="v1_held_summary", responses=shapes.HeldSummarySerializer)
+    def get(self, request: Request) -> Response:
+        """How many messages are held, by kind, event type and version."""
         return Response({"held": held_summary()})
 
 
-class GapViewSet(viewsets.ViewSet):
+class GapList(StaffOnly):
     """Staff only: open sequence gaps by aggregate (``alerting`` once open past NOTIFIER_GAP_ALERT_AFTER)."""
 
-    permission_classes = [IsAdminUser]
-
-    def list(self, request: Request) -> Response:
+    @extend_schema(operation_id="v1_gaps_list", responses=shapes.GapsSerializer)
+    def get(self, request: Request) -> Response:
         gaps = gaps_open_list()
         return Response(
             {

@@ -27,11 +27,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "notifications.apps.NotificationsConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "codegen_api.errors.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,9 +86,30 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "codegen_api.pagination.StrictPageNumberPagination",
+    "DEFAULT_FILTER_BACKENDS": ["codegen_api.filters.StrictFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "codegen_api.schema.ClosedBodiesAutoSchema",
+    "EXCEPTION_HANDLER": "codegen_api.errors.api_exception_handler",
+}
+
+#: Page size when the client does not ask, and the largest it may ask for with ?page_size=.
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Notifier API",
+    "DESCRIPTION": "Notifications and deliveries (by project for non-staff accounts); held messages and "
+    "sequence gaps for operators.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "codegen_api.schema.document_errors",
+        "notifications.api.schema.notifier_schema",
+    ],
 }
 
 #: The Redis of the Dramatiq queues.

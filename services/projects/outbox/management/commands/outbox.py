@@ -27,8 +27,8 @@ def add_filter_options(parser: CommandParser) -> None:
     parser.add_argument("--type", dest="event_type", help="event type, e.g. generation.completed")
     parser.add_argument("--aggregate", help="TYPE:ID, e.g. generated_project:12")
     parser.add_argument("--older-than", dest="older_than", help="created longer ago than this, e.g. 10m, 2h, 7d")
-    parser.add_argument("--since", help="created at or after this ISO 8601 time")
-    parser.add_argument("--until", help="created before this ISO 8601 time")
+    parser.add_argument("--since", help="created at or after this RFC 3339 time (2026-11-26T07:00:00Z)")
+    parser.add_argument("--until", help="created before this RFC 3339 time")
 
 
 class Command(BaseCommand):
