@@ -109,6 +109,8 @@ def test_schema_documents_the_outbox_endpoints(client):
         ("state=pending&state=dead", "state", "Give it once"),
         ("type=generation.completed%00", "type", "expected an event type"),
         ("aggregate=generated_project", "aggregate", "expected TYPE:ID"),
+        (f"aggregate={'a' * 150}:{'1' * 60}", "aggregate", "expected TYPE:ID"),
+        ("older_than=000000000000000000000000000000.0000000000d", "older_than", "expected a number and a unit"),
         ("page_size=0", "page_size", "whole number from 1 to 200"),
         ("page_size=0.5", "page_size", "whole number"),
         ("page=", "page", "May not be empty"),

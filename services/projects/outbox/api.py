@@ -18,7 +18,7 @@ from codegen_api.pagination import StrictPageNumberPagination
 from outbox import api_shapes as shapes
 from outbox.api_shapes import AGE_DESCRIPTION, AGE_SCHEMA
 from outbox.errors import InvalidFilter, ReplayRefused
-from outbox.filters import AGGREGATE_PATTERN, OutboxFilter, outbox_rows_matching
+from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, OutboxFilter, outbox_rows_matching
 from outbox.models import OutboxEvent, OutboxState
 from outbox.ops import outbox_replay, outbox_status
 from outbox.presenters import row_detail, row_json
@@ -32,7 +32,7 @@ FILTER_PARAMETERS = [
     ),
     OpenApiParameter(
         "aggregate",
-        {"type": "string", "pattern": AGGREGATE_PATTERN, "maxLength": 201},
+        {"type": "string", "pattern": AGGREGATE_PATTERN, "maxLength": AGGREGATE_MAX_LENGTH},
         description="TYPE:ID, e.g. generated_project:12",
     ),
     OpenApiParameter("older_than", AGE_SCHEMA, description=AGE_DESCRIPTION),

@@ -11,13 +11,13 @@ from rest_framework import serializers
 
 from codegen_api.serializers import ClosedMixin, StrictBooleanField, StrictUUIDField
 from codegen_contracts.names import NAME_PATTERN
-from outbox.filters import AGGREGATE_PATTERN, DURATION_PATTERN, LONGEST_AGE
+from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, DURATION_PATTERN, LONGEST_AGE
 from outbox.models import OutboxState
 
 STATES = [s.value for s in OutboxState]
 
 #: An age in the schema: the format ``outbox-age``, since no pattern can say "at most a century".
-AGE_SCHEMA = {"type": "string", "format": "outbox-age", "pattern": DURATION_PATTERN, "maxLength": 40}
+AGE_SCHEMA = {"type": "string", "format": "outbox-age", "pattern": DURATION_PATTERN}
 AGE_DESCRIPTION = f"an age: a number and a unit (s, m, h or d), e.g. 90s, 10m, 1.5h, 7d; at most {LONGEST_AGE.days}d"
 
 
@@ -112,7 +112,9 @@ class ReplayFilter(ClosedMixin, serializers.Serializer):
     state = serializers.ChoiceField(choices=STATES, required=False)
     type = serializers.RegexField(NAME_PATTERN, max_length=100, required=False)
     event_type = serializers.RegexField(NAME_PATTERN, max_length=100, required=False, help_text="same as type")
-    aggregate = serializers.RegexField(AGGREGATE_PATTERN, max_length=201, required=False, help_text="TYPE:ID")
+    aggregate = serializers.RegexField(
+        AGGREGATE_PATTERN, max_length=AGGREGATE_MAX_LENGTH, required=False, help_text="TYPE:ID"
+    )
     older_than = AgeField(required=False, help_text=AGE_DESCRIPTION)
     since = DateTimeText(required=False, help_text="created at or after")
     until = DateTimeText(required=False, help_text="created before")

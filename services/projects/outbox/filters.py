@@ -23,6 +23,9 @@ DURATION_PATTERN = r"^([0-9]{1,30})(\.[0-9]{1,9})?([smhd])$"
 #: An aggregate: its type and id, e.g. generated_project:12.
 AGGREGATE_PATTERN = NAME_PATTERN[:-1] + r":[A-Za-z0-9_.:-]{1,100}$"
 
+#: The longest aggregate a filter takes (a type and an id of at most 100 characters each).
+AGGREGATE_MAX_LENGTH = 201
+
 _DURATION = re.compile(DURATION_PATTERN)
 _AGGREGATE = re.compile(AGGREGATE_PATTERN)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -70,7 +73,7 @@ class OutboxFilter:
         aggregate = raw.get("aggregate") or None
         aggregate_type = aggregate_id = None
         if aggregate is not None:
-            if not _AGGREGATE.fullmatch(str(aggregate)):
+            if len(str(aggregate)) > AGGREGATE_MAX_LENGTH or not _AGGREGATE.fullmatch(str(aggregate)):
                 raise InvalidFilter(f"aggregate: expected TYPE:ID, e.g. generated_project:12; got {aggregate!r}")
             aggregate_type, _, aggregate_id = str(aggregate).partition(":")
         ids_raw = raw.get("event_ids") or ()
