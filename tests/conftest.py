@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from devinfra.postgres import PostgresServer, PostgresUnavailable
 from devinfra.redis import RedisServer, RedisUnavailable
-
-
-def _unavailable(reason: str) -> None:
-    # Under CI a missing server is a failure, never a skip.
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+from tests.support import unavailable
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +17,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         server = PostgresServer().start()
     except PostgresUnavailable as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     try:
         yield server
     finally:
@@ -47,7 +40,7 @@ def redis_server() -> Iterator[RedisServer]:
     try:
         server = RedisServer().start()
     except RedisUnavailable as exc:
-        _unavailable(str(exc))
+        unavailable(str(exc))
     try:
         yield server
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +19,24 @@ REPO = Path(__file__).resolve().parents[1]
 MANAGE = REPO / "services" / "projects" / "manage.py"
 NOTIFIER_MANAGE = REPO / "services" / "notifier" / "manage.py"
 BIN = Path(sys.executable).parent
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test that lacks something outside the project; under CI that is a failure, never a skip."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def tool_path(name: str, install: str, *also: str) -> str:
+    """The path of the program ``name`` (or of the first of ``also`` found); ``unavailable`` saying how to
+    ``install`` it otherwise."""
+    for candidate in (name, *also):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    unavailable(f"{name} is not installed ({install}); .ci/run installs it")
+    raise AssertionError("unreachable")
 
 
 def poll(condition: Callable[[], Any], *, timeout: float, interval: float = 0.05) -> Any:

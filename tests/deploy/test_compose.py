@@ -13,7 +13,6 @@ import ast
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from functools import cache
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import REPO
+from tests.support import REPO, tool_path
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILES = {"projects": REPO / "services" / "projects" / "Dockerfile",
@@ -133,12 +132,7 @@ def management_commands(service: str) -> frozenset[str]:
 
 
 def test_docker_compose_validates_the_file():
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        message = "docker-compose is not installed (Debian: apt-get install docker-compose); .ci/run installs it"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    binary = tool_path("docker-compose", "Debian: apt-get install docker-compose")
     env = {key: value for key, value in os.environ.items() if key not in REQUIRED}
     missing = subprocess.run([binary, "-f", str(COMPOSE), "config", "-q"], env=env, capture_output=True, text=True)
     assert missing.returncode != 0 and "DJANGO_SECRET_KEY" in missing.stderr  # secrets are demanded, not defaulted

@@ -4,13 +4,13 @@ log in as staff, filter dead rows, replay with a reason, see the audit record.""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from outbox.models import OutboxEvent, OutboxReplay
 from tests.projects.factories import GeneratedProjectFactory
+from tests.support import tool_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,13 +22,7 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        message = "Chromium is not installed (Debian: apt-get install chromium); the admin browser test needs it"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return path
+    return os.environ.get("CHROMIUM") or tool_path("chromium", "Debian: apt-get install chromium", "chromium-browser")
 
 
 def test_staff_replays_dead_rows_from_the_admin(live_server):
