@@ -28,6 +28,7 @@ from pathlib import Path
 from devinfra.foreground import ForegroundStop
 from devinfra.ports import free_port
 from devinfra.postgres import PostgresServer
+from devinfra.prometheus import PrometheusServer, PrometheusUnavailable, prometheus_binary
 from devinfra.redis import RedisServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,6 +50,13 @@ class Topology:
     #: Extra environment of the notifier's processes (e.g. ``EMAIL_PORT`` of an SMTP sink).
     notifier_extra: dict[str, str] = field(default_factory=dict)
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    #: Each relay's metrics port (OUTBOX_METRICS_PORT), for Prometheus to scrape.
+    relay_metrics_ports: dict[str, int] = field(
+        default_factory=lambda: {"relay-1": free_port(), "relay-2": free_port()}
+    )
+    #: Start a Prometheus that scrapes every process and evaluates deploy/prometheus/alerts.yml.
+    with_prometheus: bool = False
+    prometheus: PrometheusServer | None = None
     postgres: PostgresServer | None = None
     redis: RedisServer | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -99,7 +107,16 @@ class Topology:
             self.manage(service, "createsuperuser", "--no-input", f"--username={ADMIN}", "--email=admin@localhost",
                         DJANGO_SUPERUSER_PASSWORD=self.admin_password)  # fmt: skip
         self.start_processes()
+        if self.with_prometheus:
+            self.prometheus = PrometheusServer(self.scrape_targets(), root=self.root / "prometheus").start()
         return self
+
+    def scrape_targets(self) -> dict[str, list[str]]:
+        """What Prometheus scrapes, by job (the jobs deploy/prometheus/alerts.yml names)."""
+        return {
+            "outbox-relay": [f"127.0.0.1:{port}" for port in self.relay_metrics_ports.values()],
+            "notifier": [f"127.0.0.1:{self.notifier_port}"],
+        }
 
     def manage(self, service: str, *args: str, **env: str) -> str:
         """Run ``manage.py`` of ``service`` with its production environment; its output."""
@@ -120,11 +137,13 @@ class Topology:
         """Each process's command line and environment, by name (the names of docker-compose.yml)."""
         gunicorn = [str(BIN / "gunicorn"), "-c", str(GUNICORN_CONFIG)]
         relay = [sys.executable, str(REPO / "services" / "projects" / "manage.py"), "outbox_relay"]
+        relay_env = {name: {**self.projects_env, "OUTBOX_METRICS_PORT": str(port), "OUTBOX_METRICS_ADDR": "127.0.0.1"}
+                     for name, port in self.relay_metrics_ports.items()}  # fmt: skip
         return {
             "api": ([*gunicorn, "--chdir", "services/projects", "--bind", f"127.0.0.1:{self.api_port}",
                      "projects_service.wsgi"], self.projects_env),
-            "relay-1": (relay, self.projects_env),
-            "relay-2": (relay, self.projects_env),
+            "relay-1": (relay, relay_env["relay-1"]),
+            "relay-2": (relay, relay_env["relay-2"]),
             "notifier-worker": ([str(BIN / "dramatiq"), "notifications.worker", "--processes", "2", "--threads", "8",
                                  "--worker-shutdown-timeout", "20000"], self.notifier_env),
             "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
@@ -165,30 +184,35 @@ class Topology:
                 raise RuntimeError(f"{url} not ready after {timeout} s")
             time.sleep(0.1)
 
-    def terminate(self, grace: float = GRACE_SECONDS) -> dict[str, tuple[int | None, float]]:
-        """SIGTERM every process at once, as compose's stop does; each one's exit code (None: still running
-        after ``grace`` seconds, then killed) and the seconds it took."""
+    def terminate(
+        self, grace: float = GRACE_SECONDS, names: list[str] | None = None
+    ) -> dict[str, tuple[int | None, float]]:
+        """SIGTERM every process (or those ``names``) at once, as compose's stop does; each one's exit code
+        (None: still running after ``grace`` seconds, then killed) and the seconds it took."""
         started = time.monotonic()
-        for process in self.processes.values():
+        stopping = {name: p for name, p in self.processes.items() if names is None or name in names}
+        for process in stopping.values():
             if process.poll() is None:
                 os.kill(process.pid, signal.SIGTERM)
         outcome: dict[str, tuple[int | None, float]] = {}
-        for name, process in self.processes.items():
+        for name, process in stopping.items():
             try:
                 code: int | None = process.wait(timeout=max(0.0, started + grace - time.monotonic()))
             except subprocess.TimeoutExpired:
                 code = None
             outcome[name] = (code, time.monotonic() - started)
-        for process in self.processes.values():
+        for name, process in stopping.items():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # anything left behind (none, when the stop was clean)
             process.wait()
-        self.processes.clear()
+            del self.processes[name]
         return outcome
 
     def stop(self) -> None:
         """Stop every process, then Redis and PostgreSQL."""
         self.terminate(grace=GRACE_SECONDS)
+        if self.prometheus is not None:
+            self.prometheus.stop()
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
@@ -201,7 +225,13 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--notifier-port", type=int, default=int(os.environ.get("NOTIFIER_PORT", "8001")))
     args = parser.parse_args()
-    topology = Topology(api_port=args.port, notifier_port=args.notifier_port)
+    try:
+        prometheus_binary()
+        with_prometheus = True
+    except PrometheusUnavailable as exc:
+        print(f"{exc}: running without Prometheus", flush=True)
+        with_prometheus = False
+    topology = Topology(api_port=args.port, notifier_port=args.notifier_port, with_prometheus=with_prometheus)
     stop = ForegroundStop()
 
     def all_running() -> None:
@@ -217,7 +247,9 @@ def main() -> None:
             f"token {topology.token('projects')}\n"
             f"  notifier API  {topology.notifier_url}/api/v1/  admin {topology.notifier_url}/admin/  "
             f"token {topology.token('notifier')}\n"
-            f"  admin user {ADMIN!r}, password {topology.admin_password!r}; Ctrl-C stops everything",
+            + (f"  Prometheus    {topology.prometheus.url}/alerts  (deploy/prometheus/alerts.yml)\n"
+               if topology.prometheus else "")
+            + f"  admin user {ADMIN!r}, password {topology.admin_password!r}; Ctrl-C stops everything",
             flush=True,
         )  # fmt: skip
         stop.wait(all_running)

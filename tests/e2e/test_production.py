@@ -19,9 +19,10 @@ import psycopg
 import pytest
 
 from devinfra.production import GRACE_SECONDS, Topology
+from devinfra.prometheus import PrometheusUnavailable, prometheus_binary
 from tests.fakes import SmtpSink
 from tests.ops.test_admin_browser import CHROMIUM_ARGS, chromium_path
-from tests.support import REPO, wait_for
+from tests.support import REPO, unavailable, wait_for
 
 pytestmark = pytest.mark.e2e
 ARTEFACTS = REPO / "var" / "test-artefacts"
@@ -36,7 +37,13 @@ def sink() -> Iterator[SmtpSink]:
 
 @pytest.fixture(scope="module")
 def topology(sink: SmtpSink) -> Iterator[Topology]:
-    topology = Topology(notifier_extra={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port)})
+    try:
+        with_prometheus = bool(prometheus_binary())
+    except PrometheusUnavailable:
+        with_prometheus = False  # the Prometheus test says so; the others run
+    topology = Topology(
+        notifier_extra={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port)}, with_prometheus=with_prometheus
+    )
     try:
         topology.start()
         yield topology
@@ -143,6 +150,35 @@ def test_the_admin_and_the_api_docs_render_with_their_static_files(topology):
     assert hashed and all(len(url.rsplit("/", 1)[1].split(".")) == 3 for url in hashed), hashed  # name.hash.css
     assert all((ARTEFACTS / f"{name}.png").stat().st_size > 10_000 for name in
                ("projects-admin-login", "notifier-admin-login", "projects-api-docs", "notifier-api-docs"))  # fmt: skip
+
+
+def test_prometheus_scrapes_every_process_and_an_alert_fires_when_the_relays_stop(topology):
+    prometheus = topology.prometheus
+    if prometheus is None:
+        unavailable("prometheus is not installed (Debian: apt-get install prometheus); .ci/run installs it")
+    wait_for(lambda: prometheus.value('sum(up{job="outbox-relay"})') == 2, timeout=30, what="both relays scraped")
+    wait_for(lambda: prometheus.value('sum(up{job="notifier"})') == 1, timeout=30, what="the notifier scraped")
+    before = prometheus.value("sum(outbox_published_total)") or 0.0
+    token = topology.token("projects")
+    _, project = call("POST", f"{topology.api_url}/api/v1/projects/", token, {"name": "scraped"})
+    assert call("POST", f"{topology.api_url}/api/v1/generated-projects/", token, {"project": project["id"]})[0] == 201
+    wait_for(lambda: (prometheus.value("sum(outbox_published_total)") or 0.0) >= before + 1, timeout=30,
+             what="the relays' published counter moves with a REST write")  # fmt: skip
+    assert prometheus.value('max(notifier_held_messages{kind="poison"})') == 0
+    assert prometheus.value("max(outbox_oldest_pending_age_seconds)") is not None
+    assert "OutboxRelaysDown" not in prometheus.alerts()
+
+    stopped = topology.terminate(names=["relay-1", "relay-2"])
+    assert {code for code, _ in stopped.values()} == {0}, stopped
+    call("POST", f"{topology.api_url}/api/v1/generated-projects/", token, {"project": project["id"]})  # pending now
+    wait_for(lambda: prometheus.alerts().get("OutboxRelaysDown") == "firing", timeout=90,
+             what="OutboxRelaysDown firing 30 s after the relays stopped")  # fmt: skip
+    pending = rows(topology.projects_env["DATABASE_URL"], "SELECT count(*) FROM outbox_event WHERE state = 'pending'")
+    assert pending[0][0] >= 1  # what the relays, when back, publish
+
+    topology.start_processes(["relay-1", "relay-2"])
+    wait_for(lambda: "OutboxRelaysDown" not in prometheus.alerts(), timeout=60, what="the alert resolved")
+    wait_for(lambda: prometheus.value('sum(up{job="outbox-relay"})') == 2, timeout=30, what="relays scraped again")
 
 
 def test_every_process_stops_cleanly_on_sigterm_and_a_burst_before_it_is_delivered(topology):
