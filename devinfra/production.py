@@ -54,6 +54,8 @@ class Topology:
     relay_metrics_ports: dict[str, int] = field(
         default_factory=lambda: {"relay-1": free_port(), "relay-2": free_port()}
     )
+    #: The notifier worker's metrics port (NOTIFIER_METRICS_PORT: the sum of its processes, multiprocess mode).
+    worker_metrics_port: int = field(default_factory=free_port)
     #: Start a Prometheus that scrapes every process and evaluates deploy/prometheus/alerts.yml.
     with_prometheus: bool = False
     prometheus: PrometheusServer | None = None
@@ -111,11 +113,19 @@ class Topology:
             self.prometheus = PrometheusServer(self.scrape_targets(), root=self.root / "prometheus").start()
         return self
 
+    def worker_env(self) -> dict[str, str]:
+        """The notifier worker's environment: the notifier's, plus its metrics port and multiprocess directory."""
+        samples = self.root / "worker-metrics"
+        samples.mkdir(parents=True, exist_ok=True)
+        return {**self.notifier_env, "NOTIFIER_METRICS_PORT": str(self.worker_metrics_port),
+                "NOTIFIER_METRICS_ADDR": "127.0.0.1", "PROMETHEUS_MULTIPROC_DIR": str(samples)}  # fmt: skip
+
     def scrape_targets(self) -> dict[str, list[str]]:
         """What Prometheus scrapes, by job (the jobs deploy/prometheus/alerts.yml names)."""
         return {
             "outbox-relay": [f"127.0.0.1:{port}" for port in self.relay_metrics_ports.values()],
             "notifier": [f"127.0.0.1:{self.notifier_port}"],
+            "notifier-worker": [f"127.0.0.1:{self.worker_metrics_port}"],
         }
 
     def manage(self, service: str, *args: str, **env: str) -> str:
@@ -145,7 +155,7 @@ class Topology:
             "relay-1": (relay, relay_env["relay-1"]),
             "relay-2": (relay, relay_env["relay-2"]),
             "notifier-worker": ([str(BIN / "dramatiq"), "notifications.worker", "--processes", "2", "--threads", "8",
-                                 "--worker-shutdown-timeout", "20000"], self.notifier_env),
+                                 "--worker-shutdown-timeout", "20000"], self.worker_env()),
             "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
                               "notifier_service.wsgi"], self.notifier_env),
         }  # fmt: skip

@@ -158,6 +158,13 @@ def test_prometheus_scrapes_every_process_and_an_alert_fires_when_the_relays_sto
         unavailable("prometheus is not installed (Debian: apt-get install prometheus); .ci/run installs it")
     wait_for(lambda: prometheus.value('sum(up{job="outbox-relay"})') == 2, timeout=30, what="both relays scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier"})') == 1, timeout=30, what="the notifier scraped")
+    wait_for(lambda: prometheus.value('sum(up{job="notifier-worker"})') == 1, timeout=30, what="the worker scraped")
+    # the walkthrough's events, e-mails and group commits, summed over the worker's two processes
+    assert prometheus.value('sum(notifier_events_total{outcome="processed"})') >= 3
+    assert prometheus.value("sum(notifier_event_lag_seconds_count)") >= 3
+    assert prometheus.value('sum(notifier_deliveries_total{channel="email", outcome="delivered"})') >= 3
+    assert prometheus.value("sum(notifier_delivery_attempts_count)") >= 3
+    assert prometheus.value("sum(notifier_intake_batch_size_sum)") >= 3
     before = prometheus.value("sum(outbox_published_total)") or 0.0
     token = topology.token("projects")
     _, project = call("POST", f"{topology.api_url}/api/v1/projects/", token, {"name": "scraped"})

@@ -17,6 +17,7 @@ from notifications.errors import PoisonEnvelope
 from notifications.inbox import inbox_take
 from notifications.models import PoisonMessage
 from notifications.plans import Intake
+from notifications.worker_metrics import event_counted
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReadin
             reading = envelope_read(data)
         except ContractError as exc:
             poison_record(message_id, data, f"contract: {exc}", dead=True)
+            event_counted("poison")
             raise PoisonEnvelope(str(exc)) from exc
         envelope = reading.envelope
         try:
@@ -88,6 +90,9 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReadin
             raise
         if intake.duplicate:
             logger.info("event %s already taken in: nothing added", envelope.event_id)
+            event_counted("duplicate")
+        else:
+            event_counted(intake.status, occurred_at=envelope.occurred_at)
         deliveries_attempt(intake.delivery_ids)
         return intake
     finally:

@@ -22,6 +22,7 @@ from notifications.errors import SendError, UnsafeTarget
 from notifications.models import Channel, Delivery, DeliveryStatus
 from notifications.ssrf import webhook_target
 from notifications.webhooks import webhook_post, webhook_secret_bytes
+from notifications.worker_metrics import DELIVERIES, DELIVERY_ATTEMPTS
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,11 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
     config = settings.NOTIFIER
     send = _SENDERS[delivery.channel]
 
+    tries = 0
+
     def one_try() -> None:
+        nonlocal tries
+        tries += 1
         now = timezone.now()
         on_fresh_connection(
             lambda: Delivery.objects.filter(pk=delivery.pk).update(
@@ -122,6 +127,7 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
         )
         send(delivery)
 
+    outcome = DeliveryStatus.FAILED.value
     try:
         for attempt in tenacity.Retrying(
             stop=tenacity.stop_after_attempt(config["SEND_ATTEMPTS"]),
@@ -139,7 +145,10 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
         logger.exception("delivery %s (%s to %s) failed unexpectedly", delivery.pk, delivery.channel, delivery.target)
     else:
         _settle(delivery.pk, status=DeliveryStatus.DELIVERED.value, last_error="", delivered_at=timezone.now())
+        outcome = DeliveryStatus.DELIVERED.value
     on_fresh_connection(delivery.refresh_from_db)
+    DELIVERIES.labels(delivery.channel, outcome).inc()
+    DELIVERY_ATTEMPTS.labels(delivery.channel).observe(tries)
     return delivery
 
 

@@ -22,6 +22,7 @@ from codegen_contracts import EventReading
 from notifications.db import on_fresh_connection
 from notifications.inbox import inbox_take_many
 from notifications.plans import Intake
+from notifications.worker_metrics import INTAKE_BATCH
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ class IntakeWriter:
     def _write(self, batch: list[_Slot]) -> None:
         close_old_connections()  # drop a connection that broke or outlived CONN_MAX_AGE
         readings = [slot.reading for slot in batch]
+        INTAKE_BATCH.observe(len(readings))
         try:
             intakes = self._take_on_fresh_connection(readings)
         except Exception as exc:

@@ -16,6 +16,11 @@ import os
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier_service.settings.dev")
+from notifications.worker_metrics import WorkerMetrics, metrics_port  # Django-free, needed before Django
+
+if metrics_port() and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # prometheus_client picks its multiprocess mode when first imported: the variable must come with the process
+    raise SystemExit("NOTIFIER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a directory the worker processes share)")
 django.setup()
 
 import dramatiq  # noqa: E402
@@ -30,6 +35,7 @@ from notifications.group_commit import IntakeWriter  # noqa: E402
 broker = notifier_broker(settings.REDIS, settings.NOTIFIER)
 broker.add_middleware(ResumeHeldAtBoot())
 broker.add_middleware(OrderSweeper())  # with ordering off too: events left waiting still take effect
+broker.add_middleware(WorkerMetrics())
 dramatiq.set_broker(broker)
 dramatiq.set_encoder(MsgspecJSONEncoder())
 intake_writer = IntakeWriter(max_batch=settings.NOTIFIER["INTAKE_BATCH_MAX"])

@@ -1,0 +1,70 @@
+"""The worker's metrics count what happened: each message's outcome and lag, each delivery's outcome and
+tries, each group commit's size; the multiprocess directory keeps only live processes' files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from prometheus_client import REGISTRY
+
+from codegen_contracts import envelope_to_builtins
+from notifications.consume import event_consume
+from notifications.deliveries import delivery_attempt
+from notifications.errors import PoisonEnvelope
+from notifications.group_commit import IntakeWriter
+from notifications.worker_metrics import _remove_dead_processes_files
+from tests.notifier.conftest import envelope, generation_payload
+from tests.notifier.test_inbox import FakeMessage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_each_outcome_is_counted_and_a_new_event_observes_its_lag():
+    before = {o: sample("notifier_events_total", outcome=o) for o in ("processed", "duplicate", "poison")}
+    lag_before = sample("notifier_event_lag_seconds_count")
+    event = envelope_to_builtins(envelope(payload=generation_payload(notification_email=None)))
+    event_consume(event, message=FakeMessage("m-1"))
+    event_consume(event, message=FakeMessage("m-2"))
+    with pytest.raises(PoisonEnvelope):
+        event_consume({"nothing": "here"}, message=FakeMessage("m-3"))
+    assert {o: sample("notifier_events_total", outcome=o) - before[o] for o in before} == dict.fromkeys(before, 1)
+    assert sample("notifier_event_lag_seconds_count") == lag_before + 1  # the duplicate caused nothing
+
+
+def test_a_delivery_counts_its_outcome_and_tries(smtp_sink, fast_sends):
+    from notifications.inbox import inbox_take
+
+    delivered = sample("notifier_deliveries_total", channel="email", outcome="delivered")
+    tries = sample("notifier_delivery_attempts_sum", channel="email")
+    [delivery_id] = inbox_take(envelope()).delivery_ids
+    assert delivery_attempt(delivery_id).status == "delivered"
+    assert sample("notifier_deliveries_total", channel="email", outcome="delivered") == delivered + 1
+    assert sample("notifier_delivery_attempts_sum", channel="email") == tries + 1
+
+
+def test_a_group_commit_observes_its_batch_size():
+    from codegen_contracts import envelope_read
+
+    before = sample("notifier_intake_batch_size_count")
+    writer = IntakeWriter(max_batch=8)
+    try:
+        writer.take(envelope_read(envelope_to_builtins(envelope(payload=generation_payload(notification_email=None)))))
+    finally:
+        writer.stop()
+    assert sample("notifier_intake_batch_size_count") == before + 1
+
+
+def test_boot_removes_only_the_files_of_processes_no_longer_running(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid, live_pid = int(gone.stdout), os.getpid()
+    for name in (f"counter_{dead_pid}.db", f"histogram_{dead_pid}.db", f"counter_{live_pid}.db", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    _remove_dead_processes_files(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{live_pid}.db", "notes.txt"]
