@@ -171,6 +171,7 @@ def test_prometheus_scrapes_every_process_and_an_alert_fires_when_the_relays_sto
     assert call("POST", f"{topology.api_url}/api/v1/generated-projects/", token, {"project": project["id"]})[0] == 201
     wait_for(lambda: (prometheus.value("sum(outbox_published_total)") or 0.0) >= before + 1, timeout=30,
              what="the relays' published counter moves with a REST write")  # fmt: skip
+    assert prometheus.value("sum(outbox_publish_lag_seconds_count)") >= before + 1
     assert prometheus.value('max(notifier_held_messages{kind="poison"})') == 0
     assert prometheus.value("max(outbox_oldest_pending_age_seconds)") is not None
     assert "OutboxRelaysDown" not in prometheus.alerts()

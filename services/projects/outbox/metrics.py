@@ -26,6 +26,13 @@ class RelayMetrics:
             registry=self.registry,
         )
 
+        self.publish_lag = Histogram(
+            "outbox_publish_lag_seconds",
+            "From a row's commit (its first due time, by the database's clock) to its enqueue, first tries only",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+
     def serve(self, port: int, addr: str) -> None:
         """Serve /metrics on ``addr:port`` in a daemon thread."""
         start_http_server(port, addr=addr, registry=self.registry)

@@ -121,6 +121,7 @@ class Relay:
 
         self._settle_db(lambda: store.outbox_rows_mark_published(ids=[p.row.id for p in published], using=self.using))
         outcome.published = len(published)
+        self._observe_publish_lag(published)
         if failures:
             outcome.retried, outcome.dead = self._settle_db(
                 lambda: store.outbox_rows_mark_failed(
@@ -134,6 +135,12 @@ class Relay:
         outcome.duration = self.clock() - started
         self._record(outcome, failures)
         return outcome
+
+    def _observe_publish_lag(self, published: list[Prepared]) -> None:
+        enqueued = timezone.now()
+        for item in published:
+            if item.row.attempts == 0:  # a retried row's due time is its backoff, not its commit
+                self.metrics.publish_lag.observe(max(0.0, (enqueued - item.row.due_at).total_seconds()))
 
     def _publish_with_retry(self, batch: list[Prepared]) -> tuple[list[Prepared], list[tuple[Prepared, str]]]:
         """Publish, retrying what failed; returns (published, refused with the last error)."""
