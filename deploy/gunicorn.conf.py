@@ -73,3 +73,12 @@ class JsonAtomsLogger(glogging.Logger):  # type: ignore[misc]
 
 
 logger_class = JsonAtomsLogger
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker is gone: its live gauges leave the multiprocess metrics (django-prometheus, when
+    PROMETHEUS_MULTIPROC_DIR is set; its counters stay summed in)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

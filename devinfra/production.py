@@ -113,18 +113,23 @@ class Topology:
             self.prometheus = PrometheusServer(self.scrape_targets(), root=self.root / "prometheus").start()
         return self
 
+    def samples_env(self, env: dict[str, str], name: str) -> dict[str, str]:
+        """``env`` with a PROMETHEUS_MULTIPROC_DIR of the process ``name`` (its workers' metrics summed)."""
+        samples = self.root / "metrics" / name
+        samples.mkdir(parents=True, exist_ok=True)
+        return {**env, "PROMETHEUS_MULTIPROC_DIR": str(samples)}
+
     def worker_env(self) -> dict[str, str]:
         """The notifier worker's environment: the notifier's, plus its metrics port and multiprocess directory."""
-        samples = self.root / "worker-metrics"
-        samples.mkdir(parents=True, exist_ok=True)
-        return {**self.notifier_env, "NOTIFIER_METRICS_PORT": str(self.worker_metrics_port),
-                "NOTIFIER_METRICS_ADDR": "127.0.0.1", "PROMETHEUS_MULTIPROC_DIR": str(samples)}  # fmt: skip
+        env = self.samples_env(self.notifier_env, "notifier-worker")
+        return {**env, "NOTIFIER_METRICS_PORT": str(self.worker_metrics_port), "NOTIFIER_METRICS_ADDR": "127.0.0.1"}
 
     def scrape_targets(self) -> dict[str, list[str]]:
         """What Prometheus scrapes, by job (the jobs deploy/prometheus/alerts.yml names)."""
         return {
             "outbox-relay": [f"127.0.0.1:{port}" for port in self.relay_metrics_ports.values()],
             "notifier": [f"127.0.0.1:{self.notifier_port}"],
+            "projects-api": [f"127.0.0.1:{self.api_port}"],
             "notifier-worker": [f"127.0.0.1:{self.worker_metrics_port}"],
         }
 
@@ -151,13 +156,13 @@ class Topology:
                      for name, port in self.relay_metrics_ports.items()}  # fmt: skip
         return {
             "api": ([*gunicorn, "--chdir", "services/projects", "--bind", f"127.0.0.1:{self.api_port}",
-                     "projects_service.wsgi"], self.projects_env),
+                     "projects_service.wsgi"], self.samples_env(self.projects_env, "api")),
             "relay-1": (relay, relay_env["relay-1"]),
             "relay-2": (relay, relay_env["relay-2"]),
             "notifier-worker": ([str(BIN / "dramatiq"), "notifications.worker", "--processes", "2", "--threads", "8",
                                  "--worker-shutdown-timeout", "20000"], self.worker_env()),
             "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
-                              "notifier_service.wsgi"], self.notifier_env),
+                              "notifier_service.wsgi"], self.samples_env(self.notifier_env, "notifier-api")),
         }  # fmt: skip
 
     def log_path(self, name: str) -> Path:

@@ -17,9 +17,11 @@ STATIC_STORAGES: dict[str, dict[str, Any]] = {
 def with_static_files(middleware: list[str]) -> list[str]:
     """``middleware`` with WhiteNoise right after the security middleware, so that the app itself serves the
     collected static files (in development runserver serves them)."""
-    if middleware[:1] != ["django.middleware.security.SecurityMiddleware"]:
-        raise ImproperlyConfigured("the security middleware must come first, for WhiteNoise to follow it")
-    return [middleware[0], "whitenoise.middleware.WhiteNoiseMiddleware", *middleware[1:]]
+    security = "django.middleware.security.SecurityMiddleware"
+    if security not in middleware:
+        raise ImproperlyConfigured("the security middleware is missing, and WhiteNoise must follow it")
+    after = middleware.index(security) + 1
+    return [*middleware[:after], "whitenoise.middleware.WhiteNoiseMiddleware", *middleware[after:]]
 
 
 def allowed_hosts_named(hosts: list[str]) -> list[str]:

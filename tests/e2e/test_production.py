@@ -159,6 +159,12 @@ def test_prometheus_scrapes_every_process_and_an_alert_fires_when_the_relays_sto
     wait_for(lambda: prometheus.value('sum(up{job="outbox-relay"})') == 2, timeout=30, what="both relays scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier"})') == 1, timeout=30, what="the notifier scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier-worker"})') == 1, timeout=30, what="the worker scraped")
+    wait_for(lambda: prometheus.value('sum(up{job="projects-api"})') == 1, timeout=30, what="the projects API scraped")
+    # both APIs' requests by view, method and status, summed over their gunicorn workers
+    responses = "django_http_responses_total_by_status_view_method_total"
+    assert prometheus.value(f'sum({responses}{{job="projects-api", method="POST", status="201"}})') >= 3
+    assert prometheus.value(f'sum({responses}{{job="notifier", view="notification-list", status="200"}})') >= 1
+    assert prometheus.value('sum(django_http_requests_latency_seconds_by_view_method_count{job="projects-api"})') >= 3
     # the walkthrough's events, e-mails and group commits, summed over the worker's two processes
     assert prometheus.value('sum(notifier_events_total{outcome="processed"})') >= 3
     assert prometheus.value("sum(notifier_event_lag_seconds_count)") >= 3

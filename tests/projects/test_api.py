@@ -284,3 +284,15 @@ def test_health_probes_and_schema(client):
 def test_unknown_url_is_json_404(api):
     response = api.get("/api/v1/nothing-here/")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_metrics_count_requests_by_view_method_and_status(api, client):
+    api.get("/api/v1/projects/")
+    text = client.get("/metrics").content.decode()
+    line = next(
+        line for line in text.splitlines()
+        if line.startswith("django_http_responses_total_by_status_view_method_total{")
+        and 'view="project-list"' in line and 'method="GET"' in line and 'status="200"' in line
+    )  # fmt: skip
+    assert float(line.rsplit(" ", 1)[1]) >= 1
+    assert "django_http_requests_latency_seconds_by_view_method_bucket" in text

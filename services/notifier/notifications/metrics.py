@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -52,5 +53,7 @@ _registry.register(NotifierStateCollector())
 
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The Prometheus exposition of the notifier's state."""
-    return HttpResponse(generate_latest(_registry), content_type=CONTENT_TYPE_LATEST)
+    """The Prometheus exposition of the notifier's state, then of this API's requests (django-prometheus's,
+    summed over gunicorn's workers when PROMETHEUS_MULTIPROC_DIR is set)."""
+    requests = ExportToDjangoView(request).content
+    return HttpResponse(generate_latest(_registry) + requests, content_type=CONTENT_TYPE_LATEST)
