@@ -51,6 +51,12 @@ REFERENCE_NOT_FOUND = OpenApiResponse(
 #: Text in a request body: anything but NUL (DRF refuses it, and PostgreSQL could not store it).
 TEXT_PATTERN = "^[^\\u0000]*$"
 
+#: The characters Python's str.strip() removes (str.isspace()), spelled out so that every regular-expression
+#: engine reading the schema agrees (``\\s`` differs between them).
+_WHITESPACE = "".join(f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace())
+#: Text that says something: at least one character that is not whitespace, and no NUL.
+SAYS_SOMETHING_PATTERN = f"^[^\\u0000]*[^\\u0000{_WHITESPACE}][^\\u0000]*$"
+
 
 class ClosedBodiesAutoSchema(AutoSchema):
     """drf-spectacular's schema, where the request bodies of closed serializers (ClosedMixin) say that

@@ -78,6 +78,7 @@ def test_replay_dry_run_then_for_real(staff, dead_row):
     [
         ({"filter": {"state": "dead"}}, "reason"),
         ({"filter": {"state": "dead"}, "reason": ""}, "reason"),
+        ({"filter": {"state": "dead"}, "reason": "\u000b \u3000"}, "reason"),
         ({"reason": "x"}, "filter"),
         ({"event_ids": ["nope"], "reason": "x"}, "event_ids[0]"),
         ({"event_ids": [False], "reason": "x"}, "event_ids[0]"),

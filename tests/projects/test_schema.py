@@ -51,6 +51,12 @@ def test_a_transition_body_requires_its_status_and_takes_nothing_else(schema):
         assert components[name]["required"][0] == "status" and components[name]["additionalProperties"] is False
 
 
+def test_an_export_transition_documents_that_error_comes_with_failed_only(schema):
+    failed, others = schema["components"]["schemas"]["RepositoryExportTransitionRequest"]["oneOf"]
+    assert failed["required"] == ["status", "error"] and failed["properties"]["status"]["enum"] == ["failed"]
+    assert "failed" not in others["properties"]["status"]["enum"] and others["not"] == {"required": ["error"]}
+
+
 def test_pagination_and_filters_carry_their_types_and_bounds(schema):
     parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/v1/generated-projects/"]["get"]["parameters"]}
     assert parameters["page"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from codegen_api.schema import SAYS_SOMETHING_PATTERN
 from codegen_api.serializers import ClosedMixin, StrictBooleanField, StrictUUIDField
 from codegen_contracts.names import NAME_PATTERN
 from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, DURATION_PATTERN, LONGEST_AGE
@@ -101,6 +102,17 @@ class ReplayResultSerializer(serializers.Serializer):
     audit_id = serializers.IntegerField(allow_null=True)
 
 
+@extend_schema_field({"type": "string", "pattern": SAYS_SOMETHING_PATTERN, "minLength": 1, "maxLength": 2000})
+class ReasonField(serializers.CharField):
+    """Why a replay is made, for the audit: some text that is not only whitespace (outbox_replay refuses that)."""
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        if not value.strip():
+            raise serializers.ValidationError("Must say why: not only whitespace.")
+        return value
+
+
 @extend_schema_field(OpenApiTypes.DATETIME)
 class DateTimeText(serializers.CharField):
     """An RFC 3339 date-time, kept as text for outbox.filters to parse (as the list's query does)."""
@@ -125,7 +137,7 @@ class Replay(ClosedMixin, serializers.Serializer):
 
     event_ids = serializers.ListField(child=StrictUUIDField(), required=False, default=list, max_length=10_000)
     filter = ReplayFilter(required=False, default=dict)
-    reason = serializers.CharField(max_length=2000, allow_blank=False)
+    reason = ReasonField(max_length=2000)
     dry_run = StrictBooleanField(default=False)
     new_id = StrictBooleanField(default=False)
     confirm = StrictBooleanField(default=False, help_text="required with new_id (unless dry_run)")

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from codegen_api.schema import add_link
+from projects.transitions import ExportStatus
 
 
 def _one_or_many(ref: str) -> dict[str, Any]:
@@ -59,6 +60,12 @@ def projects_schema(result: dict[str, Any], generator: Any, request: Any, public
         create["responses"]["201"]["content"]["application/json"],
     ):
         schema_owner["schema"] = _one_or_many(schema_owner["schema"]["$ref"])
+    # an export's error comes with failed, and only with it (OpenAPI 3.0 has no if/then)
+    others = [status.value for status in ExportStatus if status != ExportStatus.FAILED]
+    result["components"]["schemas"]["RepositoryExportTransitionRequest"]["oneOf"] = [
+        {"required": ["status", "error"], "properties": {"status": {"enum": [ExportStatus.FAILED.value]}}},
+        {"properties": {"status": {"enum": others}}, "not": {"required": ["error"]}},
+    ]
     for path, method, status, name, operation_id, parameters, request_body in LINKS:
         add_link(
             result, path=path, method=method, status=status, name=name, operation_id=operation_id,
