@@ -21,13 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devinfra.foreground import ForegroundStop
 from devinfra.ports import free_port
 from devinfra.postgres import PostgresServer
+from devinfra.processes import http_ok
 from devinfra.prometheus import PrometheusServer, PrometheusUnavailable, prometheus_binary
 from devinfra.redis import RedisServer
 
@@ -183,13 +183,7 @@ class Topology:
 
     def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
+        while not http_ok(url, timeout=5):
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise RuntimeError(

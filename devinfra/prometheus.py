@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from devinfra.ports import free_port
+from devinfra.processes import http_ok, process_stop
 
 #: The alerting rules every Prometheus of the project evaluates.
 RULES = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "alerts.yml"
@@ -65,18 +66,11 @@ class PrometheusServer:
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
-        while not self._ready():
+        while not http_ok(f"{self.url}/-/ready"):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"prometheus did not start:\n{self.log()[-3000:]}")
             time.sleep(0.1)
         return self
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
 
     def log(self) -> str:
         return (self.root / "prometheus.log").read_text(errors="replace")
@@ -108,11 +102,5 @@ class PrometheusServer:
         return {alert["labels"]["alertname"]: alert["state"] for alert in self._get("/api/v1/alerts")["alerts"]}
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        process_stop(self.process)
         shutil.rmtree(self.root, ignore_errors=True)

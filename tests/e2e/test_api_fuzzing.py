@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from devinfra.ports import free_port
+from devinfra.processes import http_ok
 from tests.support import MANAGE, NOTIFIER_MANAGE, REPO, Processes, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -60,17 +60,9 @@ def _start(processes: Processes, name: str, manage: Path, settings: str, databas
     port = free_port()
     process = processes.start([sys.executable, str(manage), "runserver", f"127.0.0.1:{port}", "--noreload"], **env)
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: _answers(f"{url}/healthz") or process.poll() is not None, timeout=60, what=name)
+    wait_for(lambda: http_ok(f"{url}/healthz") or process.poll() is not None, timeout=60, what=name)
     assert process.poll() is None, Processes.output(process)
     return Api(name, url, token, process)
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")

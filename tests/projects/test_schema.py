@@ -84,3 +84,13 @@ def test_page_parameters_outside_the_schema_are_400(api, query):
 def test_patch_with_an_empty_body_is_refused_as_documented(api, generated_project):
     response = api.patch(f"/api/v1/generated-projects/{generated_project.pk}/", {}, format="json")
     assert response.status_code == 400 and "status" in response.json()["fields"]
+
+
+def test_the_schemas_whitespace_is_exactly_what_str_strip_removes():
+    import re
+
+    from codegen_api.schema import SAYS_SOMETHING_PATTERN, WHITESPACE_CLASS
+
+    spelled = re.compile(f"[{WHITESPACE_CLASS}]")
+    assert all(bool(spelled.fullmatch(chr(code))) == chr(code).isspace() for code in range(0x110000))
+    assert not re.search(SAYS_SOMETHING_PATTERN, " \u3000\x1c") and re.search(SAYS_SOMETHING_PATTERN, " x ")

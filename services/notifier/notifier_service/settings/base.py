@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import codegen_config
+from codegen_api.settings import rest_framework, spectacular
 from codegen_config import env_bool, env_float, env_int, env_list, env_str, redis_target
 
 #: The services/notifier directory.
@@ -83,38 +84,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(REPO_DIR / "var" / "notifier-static"))
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "codegen_api.pagination.StrictPageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["codegen_api.filters.StrictFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "codegen_api.schema.ClosedBodiesAutoSchema",
-    "EXCEPTION_HANDLER": "codegen_api.errors.api_exception_handler",
-}
+REST_FRAMEWORK = rest_framework()
 
 #: Page size when the client does not ask, and the largest it may ask for with ?page_size=.
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Notifier API",
-    "DESCRIPTION": "Notifications and deliveries (by project for non-staff accounts); held messages and "
+SPECTACULAR_SETTINGS = spectacular(
+    title="Notifier API",
+    description="Notifications and deliveries (by project for non-staff accounts); held messages and "
     "sequence gaps for operators.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "codegen_api.schema.document_errors",
-        "notifications.api.schema.notifier_schema",
-    ],
-}
+    hooks=["notifications.api.schema.notifier_schema"],
+)
 
 #: The Redis of the Dramatiq queues.
 #: The Redis of the Dramatiq queues: REDIS_URL, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER (codegen_config.redis).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from codegen_api.settings import rest_framework, spectacular
 from codegen_config import database_settings, env_float, env_int, env_list, env_str, redis_target
 
 #: The services/projects directory.
@@ -99,42 +100,21 @@ STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(REPO_DIR / "var" / "static"))
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["projects.api.parsers.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "codegen_api.pagination.StrictPageNumberPagination",
-    "DEFAULT_FILTER_BACKENDS": ["codegen_api.filters.StrictFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "codegen_api.schema.ClosedBodiesAutoSchema",
-    "EXCEPTION_HANDLER": "projects.api.errors.api_exception_handler",
-    "UNAUTHENTICATED_USER": None,
-}
+REST_FRAMEWORK = rest_framework(
+    DEFAULT_PARSER_CLASSES=["projects.api.parsers.StrictJSONParser"],
+    EXCEPTION_HANDLER="projects.api.errors.api_exception_handler",
+    UNAUTHENTICATED_USER=None,
+)
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Projects API",
-    "DESCRIPTION": "Projects, generated projects, their files and repository exports.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    # Request bodies as their own components: without read-only fields, closed where the API refuses
-    # unknown keys (codegen_api.schema).
-    "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "codegen_api.schema.document_errors",
-        "projects.api.schema.projects_schema",
-        "outbox.api_shapes.outbox_schema",
-    ],
-    "ENUM_NAME_OVERRIDES": {
+SPECTACULAR_SETTINGS = spectacular(
+    title="Projects API",
+    description="Projects, generated projects, their files and repository exports.",
+    hooks=["projects.api.schema.projects_schema", "outbox.api_shapes.outbox_schema"],
+    ENUM_NAME_OVERRIDES={
         "GenerationStatusEnum": "projects.transitions.GENERATION_STATUS_CHOICES",
         "ExportStatusEnum": "projects.transitions.EXPORT_STATUS_CHOICES",
     },
-}
+)
 
 #: Knobs of the projects domain.
 PROJECTS = {

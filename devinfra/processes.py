@@ -1,0 +1,27 @@
+"""What every server devinfra starts needs: is it answering over HTTP, and stopping it politely."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    """Whether ``url`` answers 200 now (False when it refuses, times out or answers otherwise)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def process_stop(process: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:
+    """SIGTERM ``process`` and wait; SIGKILL it if it is still running after ``timeout`` seconds."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
