@@ -64,7 +64,7 @@ test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL and Redis)
 lint: $(STAMP) ## ruff format check, ruff lint, mypy (strict on shared/)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict shared/codegen_contracts shared/codegen_config
+	$(BIN)/mypy --strict shared/codegen_contracts shared/codegen_config shared/codegen_telemetry
 	$(BIN)/mypy shared/codegen_api
 	$(BIN)/python -m devinfra.contracts_check check
 	$(BIN)/mypy services/projects/projects services/projects/outbox services/projects/projects_service devinfra

@@ -298,7 +298,7 @@ def e2e_latency_measurements(
     if p50 > 25.0:  # what the relay and the worker said, batch lines aside, to see why
         for log in sorted(logs.iterdir()):
             lines = log.read_text(errors="replace").splitlines()
-            said = [line for line in lines if '"outbox.batch"' not in line]
+            said = [line for line in lines if "outbox.batch" not in line]
             print(f"--- {log.name}: {len(lines) - len(said)} batch lines, and\n" + "\n".join(said[-40:]))
     shutil.rmtree(logs, ignore_errors=True)
     note = (

@@ -10,7 +10,8 @@
 - ``--max-requests`` 1,000 with a jitter of 100: each worker is replaced after about that many
   requests, not all at once, which bounds any slow leak.
 - Access logs: one JSON object per line on stdout (``JsonAtomsLogger``), with the correlation id the
-  API echoes, so that a log shipper needs no parser of its own.
+  API echoes, so that a log shipper needs no parser of its own. Gunicorn's own lines go the
+  application's way (``codegen_telemetry.logging_config``): JSON unless ``LOG_FORMAT=plain``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import multiprocessing
 import os
 from typing import Any
 
+from codegen_telemetry import logging_config
 from gunicorn import glogging
 
 from codegen_config import env_int
@@ -73,6 +75,26 @@ class JsonAtomsLogger(glogging.Logger):  # type: ignore[misc]
 
 
 logger_class = JsonAtomsLogger
+
+
+def _logconfig() -> dict[str, Any]:
+    """Gunicorn's own lines as the application's (JSON with LOG_FORMAT=json, the default); access
+    lines as ``access_log_format`` renders them, on stdout."""
+    config = logging_config()
+    config["formatters"]["access"] = {"format": "%(message)s"}
+    config["handlers"]["access"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "access",
+        "stream": "ext://sys.stdout",
+    }
+    config["loggers"] = {
+        "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    }
+    return config
+
+
+logconfig_dict = _logconfig()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from codegen_telemetry import tracing_configure
+from codegen_telemetry.tracing import tracing_disable
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devinfra.postgres import PostgresServer, PostgresUnavailable
 from devinfra.redis import RedisServer, RedisUnavailable
@@ -45,3 +48,14 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def memory_spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on for the test (spans exported as they end, kept in memory); off again after it."""
+    exporter = InMemorySpanExporter()
+    tracing_configure("tests", exporter=exporter)
+    try:
+        yield exporter
+    finally:
+        tracing_disable()

@@ -7,10 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from codegen_telemetry import log_context, span
 from django.db import close_old_connections, transaction
 from django.db.models import F
+from opentelemetry.trace import SpanKind
 
-from codegen_contracts import ContractError, EventReading, envelope_read
+from codegen_contracts import EVENTS_QUEUE, ContractError, EventReading, envelope_read
 from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
 from notifications.errors import PoisonEnvelope
@@ -82,19 +84,51 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReadin
             event_counted("poison")
             raise PoisonEnvelope(str(exc)) from exc
         envelope = reading.envelope
-        try:
-            intake = (take or inbox_take)(reading)
-        except Exception as exc:
-            retries = (getattr(message, "options", None) or {}).get("retries", 0)
-            poison_record(message_id, data, f"{type(exc).__name__}: {exc}", dead=not retries_left(retries))
-            raise
-        if intake.duplicate:
-            logger.info("event %s already taken in: nothing added", envelope.event_id)
-            event_counted("duplicate")
-        else:
-            event_counted(intake.status, occurred_at=envelope.occurred_at)
-        deliveries_attempt(intake.delivery_ids)
+        with (
+            log_context(
+                event_id=str(envelope.event_id),
+                correlation_id=envelope.correlation_id,
+                traceparent=envelope.traceparent,
+            ),
+            span(
+                f"{EVENTS_QUEUE} process",
+                traceparent=envelope.traceparent,
+                follow=True,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "dramatiq",
+                    "messaging.operation.type": "process",
+                    "messaging.destination.name": EVENTS_QUEUE,
+                    "messaging.message.id": str(envelope.event_id),
+                    "event.type": envelope.event_type,
+                },
+            ) as current,
+        ):
+            intake = _take(reading, take or inbox_take, message_id=message_id, data=data, message=message)
+            if current is not None:
+                current.set_attribute("notifier.intake", "duplicate" if intake.duplicate else intake.status)
+            deliveries_attempt(intake.delivery_ids)
         return intake
     finally:
         # As Django does after a request: drop this thread's connection if it broke or grew too old.
         close_old_connections()
+
+
+def _take(
+    reading: EventReading, take: Callable[[EventReading], Intake], *, message_id: str, data: Any, message: Any
+) -> Intake:
+    """Take the event in (counting a failure toward dead-lettering) and count the outcome."""
+    envelope = reading.envelope
+    try:
+        intake = take(reading)
+    except Exception as exc:
+        retries = (getattr(message, "options", None) or {}).get("retries", 0)
+        poison_record(message_id, data, f"{type(exc).__name__}: {exc}", dead=not retries_left(retries))
+        raise
+    if intake.duplicate:
+        logger.info("event %s already taken in: nothing added", envelope.event_id)
+        event_counted("duplicate")
+    else:
+        event_counted(intake.status, occurred_at=envelope.occurred_at)
+        logger.debug("event taken in", extra={"event_type": envelope.event_type, "outcome": intake.status})
+    return intake

@@ -11,10 +11,12 @@ from typing import Any
 
 import tenacity
 import urllib3
+from codegen_telemetry import log_context, span, traceparent_current
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F, Q
 from django.utils import timezone
+from opentelemetry.trace import SpanKind
 
 from codegen_contracts.targets import email_address_problem
 from notifications.db import on_fresh_connection
@@ -65,7 +67,7 @@ def _send_webhook(delivery: Delivery) -> None:
             msg_id=str(delivery.event.event_id),
             body=delivery.body.encode(),
             timeout=config["WEBHOOK_TIMEOUT"],
-            traceparent=delivery.event.traceparent,
+            traceparent=traceparent_current() or delivery.event.traceparent,  # the attempt's span when tracing
         )
     except urllib3.exceptions.HTTPError as exc:
         raise SendError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
@@ -100,11 +102,19 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
 
     A delivery that is delivered (or failed, unless ``retry_failed``) is left alone. When another
     worker is sending it (a redelivered message), wait for that to settle or for its claim to
-    expire (a crashed worker), so that it is sent once and never left behind.
+    expire (a crashed worker), so that it is sent once and never left behind. Each try is a span
+    in its event's trace; log lines carry the event's ids.
     """
     # Each statement runs again on a new connection if a restart killed the one it met: each is a
     # read, a claim or an idempotent settle, so a send is never repeated for the database's sake.
     delivery = on_fresh_connection(lambda: Delivery.objects.select_related("event").get(pk=delivery_id))
+    event = delivery.event
+    with log_context(event_id=str(event.event_id), correlation_id=event.correlation_id, traceparent=event.traceparent):
+        return _attempt(delivery, retry_failed=retry_failed)
+
+
+def _attempt(delivery: Delivery, *, retry_failed: bool) -> Delivery:
+    delivery_id = delivery.pk
     deadline = time.monotonic() + _lease().total_seconds() + 1
     while not on_fresh_connection(lambda: _claim(delivery_id, retry=retry_failed)):
         on_fresh_connection(delivery.refresh_from_db)
@@ -125,7 +135,15 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
                 attempts=F("attempts") + 1, claimed_until=now + _lease(), updated_at=now
             )
         )
-        send(delivery)
+        attributes = {"notifier.delivery.id": delivery.pk, "notifier.delivery.channel": delivery.channel, "try": tries}
+        with span(
+            f"deliver {delivery.channel}",
+            traceparent=delivery.event.traceparent,
+            follow=True,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+        ):
+            send(delivery)
 
     outcome = DeliveryStatus.FAILED.value
     try:
@@ -147,6 +165,9 @@ def delivery_attempt(delivery_id: int, *, retry_failed: bool = False) -> Deliver
         _settle(delivery.pk, status=DeliveryStatus.DELIVERED.value, last_error="", delivered_at=timezone.now())
         outcome = DeliveryStatus.DELIVERED.value
     on_fresh_connection(delivery.refresh_from_db)
+    logger.debug(
+        "delivery settled", extra={"delivery_id": delivery.pk, "channel": delivery.channel, "outcome": outcome}
+    )
     DELIVERIES.labels(delivery.channel, outcome).inc()
     DELIVERY_ATTEMPTS.labels(delivery.channel).observe(tries)
     return delivery

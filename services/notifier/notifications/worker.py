@@ -22,6 +22,9 @@ if metrics_port() and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # prometheus_client picks its multiprocess mode when first imported: the variable must come with the process
     raise SystemExit("NOTIFIER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a directory the worker processes share)")
 django.setup()
+from codegen_telemetry import tracing_configure  # noqa: E402
+
+tracing_configure("notifier-worker")  # in each Dramatiq process: on with OTEL_TRACES_EXPORTER
 
 import dramatiq  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -1,9 +1,9 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn (and runserver): traced when OTEL_TRACES_EXPORTER says so."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+from codegen_telemetry.web import wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notifier_service.settings.production")
 
-application = get_wsgi_application()
+application = wsgi_application("notifier-api")

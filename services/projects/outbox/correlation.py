@@ -1,7 +1,8 @@
 """Request context carried into every outbox row's headers: the correlation id and the W3C trace context.
 
 The correlation id is taken from the request (or made up) and echoed back; the ``traceparent`` is
-taken from the request when it is a valid one, and travels in the envelope to the notifier's webhooks.
+the current span's when tracing is on, else the request's when it is a valid one, and travels in the
+envelope to the relay, the notifier and its webhooks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from codegen_telemetry import correlation_id_reset, correlation_id_set, traceparent_current
 from django.http import HttpRequest, HttpResponse
 
 from codegen_contracts import traceparent_parse
@@ -20,28 +22,13 @@ CORRELATION_HEADER = "X-Correlation-ID"
 #: Request header of the W3C Trace Context.
 TRACEPARENT_HEADER = "traceparent"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_current: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 _traceparent: ContextVar[str | None] = ContextVar("traceparent", default=None)
 
 
-def correlation_id_get() -> str | None:
-    """Return the correlation id of the work in progress, if any."""
-    return _current.get()
-
-
-def correlation_id_set(value: str | None):
-    """Set the correlation id of the work in progress; returns a token for reset."""
-    return _current.set(value)
-
-
-def correlation_id_reset(token) -> None:
-    """Restore the correlation id that was current before ``correlation_id_set``."""
-    _current.reset(token)
-
-
 def traceparent_get() -> str | None:
-    """Return the W3C ``traceparent`` of the work in progress, if its request carried a valid one."""
-    return _traceparent.get()
+    """Return the W3C ``traceparent`` of the work in progress: the current span's when tracing is
+    on, else the one its request carried if valid."""
+    return traceparent_current() or _traceparent.get()
 
 
 class CorrelationIdMiddleware:

@@ -7,7 +7,6 @@ commit-to-queue latency now and then).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -107,7 +106,7 @@ class Housekeeper:
                 using=self.using,
             )
             if purged:
-                logger.info(json.dumps({"event": "outbox.retention", "relay": self.relay_id, "deleted": purged}))
+                logger.info("outbox.retention", extra={"relay": self.relay_id, "deleted": purged})
 
     def heartbeat(self, *, stopping: bool = False) -> None:
         """Record that this relay is alive (and when it last finished a batch)."""

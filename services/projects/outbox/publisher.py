@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import redis
 import tenacity
 from dramatiq.brokers.redis import RedisBroker
@@ -34,14 +35,18 @@ class Prepared:
     data: bytes
 
 
-def prepare(row: ClaimedRow, redis_message_id: str) -> Prepared:
+def prepare(row: ClaimedRow, redis_message_id: str, *, traceparent: str | None = None) -> Prepared:
     """Validate a row against its contract and encode its Dramatiq message (``codegen_contracts.wire``).
 
-    ``redis_message_id`` must be unique per enqueue (Dramatiq acknowledges by it). Raises a
-    ContractError for a row that breaks its contract.
+    ``redis_message_id`` must be unique per enqueue (Dramatiq acknowledges by it); ``traceparent``,
+    when given, replaces the envelope's (the relay's publish span). Raises a ContractError for a row
+    that breaks its contract.
     """
-    wire_envelope_check(row.envelope)
-    data = message_encode(row.envelope, redis_message_id=redis_message_id, timestamp_ms=int(time.time() * 1000))
+    envelope = row.envelope
+    wire_envelope_check(envelope)
+    if traceparent is not None:
+        envelope = msgspec.structs.replace(envelope, traceparent=traceparent)
+    data = message_encode(envelope, redis_message_id=redis_message_id, timestamp_ms=int(time.time() * 1000))
     return Prepared(row=row, redis_message_id=redis_message_id, data=data)
 
 

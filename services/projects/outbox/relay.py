@@ -9,7 +9,6 @@ that dies between claim and settle leaves its rows leased; they come back when t
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import socket
@@ -31,6 +30,7 @@ from outbox.config import OutboxConfig
 from outbox.errors import PublishError, RelayStopping
 from outbox.housekeeping import Housekeeper, RelayProgress
 from outbox.metrics import RelayMetrics
+from outbox.publish_spans import PublishSpans
 from outbox.publisher import DramatiqRedisPublisher, Prepared, prepare
 from outbox.store import ClaimedRow
 from outbox.wakeup import MissedWakeups, wakeup_mode_effective
@@ -105,9 +105,10 @@ class Relay:
         failures: list[tuple[ClaimedRow, str]] = []
         batch: list[Prepared] = []
         batch_token = uuid.uuid4().hex  # one random draw per batch; ids unique per enqueue
+        spans = PublishSpans()
         for index, row in enumerate(rows):
             try:
-                batch.append(prepare(row, f"{batch_token}-{index}"))
+                batch.append(prepare(row, f"{batch_token}-{index}", traceparent=spans.start(row)))
             except ContractError as exc:
                 failures.append((row, f"contract: {exc}"))
         try:
@@ -116,12 +117,16 @@ class Relay:
             outcome.released = self._settle_db(
                 lambda: store.outbox_rows_release(ids=[p.row.id for p in batch], using=self.using)
             )
+            spans.end([p.row for p in batch], error="released: the relay is stopping")
             return outcome
         failures.extend((item.row, error) for item, error in refused)
 
         self._settle_db(lambda: store.outbox_rows_mark_published(ids=[p.row.id for p in published], using=self.using))
         outcome.published = len(published)
         self._observe_publish_lag(published)
+        spans.end([p.row for p in published])
+        for row, error in failures:
+            spans.end([row], error=error)
         if failures:
             outcome.retried, outcome.dead = self._settle_db(
                 lambda: store.outbox_rows_mark_failed(
@@ -198,7 +203,6 @@ class Relay:
         self.metrics.dead.inc(outcome.dead)
         self.metrics.batch_duration.observe(outcome.duration)
         line = {
-            "event": "outbox.batch",
             "relay": self.relay_id,
             "claimed": outcome.claimed,
             "published": outcome.published,
@@ -207,9 +211,10 @@ class Relay:
             "dead": outcome.dead,
             "duration_ms": round(outcome.duration * 1000, 2),
         }
-        if failures:
+        if failures:  # the first one, to follow in the logs and traces of its event
             line["error"] = failures[0][1][:300]
-        logger.info(json.dumps(line))
+            line["event_id"] = failures[0][0].envelope.event_id
+        logger.info("outbox.batch", extra=line)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -232,7 +237,7 @@ class Relay:
 
     def run(self) -> None:
         """Loop until ``stop()``: batches back to back while there is work, else wait for a wake-up."""
-        logger.info(json.dumps({"event": "outbox.relay_started", "relay": self.relay_id}))
+        logger.info("outbox.relay_started", extra={"relay": self.relay_id})
         # What start-up loaded (Django, the models, the libraries) lives as long as the process: out
         # of the collector's sight, a full collection no longer walks it, which stalled a claim now
         # and then by several milliseconds.
@@ -243,7 +248,7 @@ class Relay:
             self._loop()
         finally:
             self.housekeeper.stop()
-        logger.info(json.dumps({"event": "outbox.relay_stopped", "relay": self.relay_id}))
+        logger.info("outbox.relay_stopped", extra={"relay": self.relay_id})
 
     def _loop(self) -> None:
         polled = False  # whether the wait before this claim timed out without a wake-up
@@ -257,7 +262,7 @@ class Relay:
                 continue
             if self.missed_wakeups.observe(polled=polled, fresh_rows=outcome.fresh):
                 hint = "new rows keep being found by polling: are the writers' OUTBOX_WAKEUP and the relay's the same?"
-                logger.warning(json.dumps({"event": "outbox.wakeup_missing", "wakeup": self.wakeup, "hint": hint}))
+                logger.warning("outbox.wakeup_missing", extra={"wakeup": self.wakeup, "hint": hint})
             polled = False
             if outcome.claimed < self.config.batch_size:
                 polled = not self.wake_event.wait(self.config.poll_interval)

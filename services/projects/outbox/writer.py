@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from codegen_telemetry import correlation_id_get, span
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field
 from django.utils import timezone
 
 from codegen_contracts import event_spec, payload_validate
-from outbox.correlation import correlation_id_get, traceparent_get
+from outbox.correlation import traceparent_get
 from outbox.errors import OutboxWriteOutsideTransaction
 from outbox.models import ENVELOPE_COLUMNS, OutboxEvent, OutboxState
 from outbox.wakeup import NOTIFY_CHANNEL, wakeup_after_commit, wakeup_mode
+
+logger = logging.getLogger(__name__)
 
 #: Columns the writer fills, in the order of its INSERT.
 _COLUMNS = (*ENVELOPE_COLUMNS, "state", "attempts", "next_attempt_at", "last_error", "replay_of")
@@ -76,22 +80,28 @@ def outbox_event_write(
     correlation_id = correlation_id_get()
     if correlation_id:
         headers["correlation_id"] = correlation_id
-    traceparent = traceparent_get()
-    if traceparent:
-        headers["traceparent"] = traceparent
-    return _row_insert(
-        {
-            "event_type": event_type,
-            "schema_version": spec.version,
-            "aggregate_type": spec.aggregate_type,
-            "aggregate_id": str(aggregate_id),
-            "sequence": sequence,
-            "payload": payload_validate(event_type, payload),
-            "headers": headers,
-            "replay_of": None,
-        },
-        using=using,
-    )
+    attributes = {"event.type": event_type, "event.aggregate_id": str(aggregate_id), "event.sequence": sequence}
+    with span("outbox write", attributes=attributes) as current:
+        traceparent = traceparent_get()  # this span's when tracing is on: the relay's publish follows it
+        if traceparent:
+            headers["traceparent"] = traceparent
+        event_id = _row_insert(
+            {
+                "event_type": event_type,
+                "schema_version": spec.version,
+                "aggregate_type": spec.aggregate_type,
+                "aggregate_id": str(aggregate_id),
+                "sequence": sequence,
+                "payload": payload_validate(event_type, payload),
+                "headers": headers,
+                "replay_of": None,
+            },
+            using=using,
+        )
+        if current is not None:
+            current.set_attribute("event.id", str(event_id))
+        logger.debug("outbox row written", extra={"event_id": str(event_id), "event_type": event_type})
+        return event_id
 
 
 def outbox_event_reissue(*, original: OutboxEvent, using: str = DEFAULT_DB_ALIAS) -> uuid.UUID:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from codegen_telemetry import logging_config
+
 import codegen_config
 from codegen_api.settings import rest_framework, spectacular
 from codegen_config import env_bool, env_float, env_int, env_list, env_str, redis_target
@@ -149,10 +151,4 @@ NOTIFIER = {
     "GAP_ALERT_AFTER": env_float("NOTIFIER_GAP_ALERT_AFTER", 300.0),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+LOGGING = logging_config()  # JSON lines at LOG_LEVEL; LOG_FORMAT=plain for a terminal

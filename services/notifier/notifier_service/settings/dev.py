@@ -1,5 +1,7 @@
 """Development settings: SQLite in var/, e-mail to the console, webhooks may go to loopback."""
 
+from codegen_telemetry import logging_config
+
 from codegen_config import env_str
 from notifier_service.settings.base import *  # noqa: F403
 from notifier_service.settings.base import NOTIFIER, REPO_DIR
@@ -12,3 +14,6 @@ NOTIFIER["WEBHOOK_ALLOW_LOOPBACK"] = True
 (REPO_DIR / "var").mkdir(exist_ok=True)
 #: Lets `manage.py ensure_dev_user` create a development user and print its token.
 DEV_USER_ALLOWED = True
+
+# Plain lines for a terminal (`make run`); LOG_FORMAT=json gives what production writes.
+LOGGING = logging_config(default_format="plain")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from codegen_telemetry import logging_config
+
 from codegen_api.settings import rest_framework, spectacular
 from codegen_config import database_settings, env_float, env_int, env_list, env_str, redis_target
 
@@ -183,10 +185,4 @@ API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 #: Page size when the client does not ask.
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+LOGGING = logging_config()  # JSON lines at LOG_LEVEL; LOG_FORMAT=plain for a terminal

@@ -1,5 +1,7 @@
 """Development settings: debug on, SQLite by default, an insecure key that never leaves a laptop."""
 
+from codegen_telemetry import logging_config
+
 from codegen_config import env_str
 from projects_service.settings.base import *  # noqa: F403
 
@@ -11,3 +13,6 @@ PROJECTS["WEBHOOK_ALLOW_LOOPBACK"] = True  # noqa: F405 - as the notifier's deve
 
 # The embedded default database lives in var/ at the repository root.
 (REPO_DIR / "var").mkdir(exist_ok=True)  # noqa: F405
+
+# Plain lines for a terminal (`make run`); LOG_FORMAT=json gives what production writes.
+LOGGING = logging_config(default_format="plain")

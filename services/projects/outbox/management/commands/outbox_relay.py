@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from codegen_telemetry import tracing_configure
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="publish what is due now, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        tracing_configure("outbox-relay")  # on with OTEL_TRACES_EXPORTER: a span per event published
         config = OutboxConfig.from_settings(
             batch_size=options["batch_size"],
             poll_interval=options["poll_interval"],
@@ -57,9 +59,9 @@ class Command(BaseCommand):
         )  # fmt: skip
         relay = Relay(config, publisher, using=using)
         if not publisher.wait_until_reachable(timeout=15.0):
-            logger.warning(json.dumps({"event": "outbox.redis_unreachable", "redis": config.redis.describe()}))
+            logger.warning("outbox.redis_unreachable", extra={"redis": config.redis.describe()})
         for warning in publisher.durability_warnings():
-            logger.warning(json.dumps({"event": "outbox.redis_durability", "warning": warning}))
+            logger.warning("outbox.redis_durability", extra={"warning": warning})
         if config.metrics_port:
             relay.metrics.serve(config.metrics_port, config.metrics_addr)
 
