@@ -89,6 +89,11 @@ def run_all(
         print("measuring end-to-end latency", flush=True)
         seconds = 15.0 if args.quick else 30.0
         measurements += notifier_workloads.e2e_latency_measurements(postgres, database_url, redis_url, seconds)
+    if wanted("tracing"):
+        from bench.tracing_workloads import tracing_measurements
+
+        print("measuring what tracing costs", flush=True)
+        measurements += tracing_measurements(run, postgres, redis_url, args.quick, args.rounds)
     if wanted("rss"):
         print("measuring memory growth under steady load", flush=True)
         # the same in --quick: shorter, the warm-up does not reach the plateau and the figure means nothing

@@ -100,6 +100,16 @@ def tracing_disable() -> None:
     _process.tracer = None
 
 
+@contextmanager
+def tracing_suspended() -> Iterator[None]:
+    """Within the block, this process records no spans, as with tracing off (the benchmark's other side)."""
+    tracer, _process.tracer = _process.tracer, None
+    try:
+        yield
+    finally:
+        _process.tracer = tracer
+
+
 def tracing_enabled() -> bool:
     """Whether this process records spans."""
     return _process.tracer is not None

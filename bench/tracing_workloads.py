@@ -1,0 +1,153 @@
+"""What tracing costs: the REST transition and the notifier's consume rate with tracing off and on,
+interleaved, spans exported over OTLP/HTTP to a receiver in a process of its own."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from unittest import mock
+
+from bench.harness import Measurement, Workload
+from devinfra.ports import free_port
+from devinfra.processes import process_stop
+
+
+@contextmanager
+def otlp_receiver() -> Iterator[dict[str, str]]:
+    """A span receiver in its own process (``devinfra.otlp``); yields the environment that exports to it."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "devinfra.otlp", "--port", str(port)], stdout=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and b"receiving" in process.stdout.readline()
+        yield {
+            "OTEL_TRACES_EXPORTER": "otlp",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{port}/v1/traces",
+        }
+    finally:
+        process_stop(process)  # type: ignore[arg-type]
+
+
+def _off_path_seconds(calls: int = 200_000) -> float:
+    """Seconds per request of what tracing off adds to a REST transition: the outbox write's span
+    and its ``traceparent`` lookup, each a function call that returns at once."""
+    from codegen_telemetry import span, traceparent_current
+
+    start = time.perf_counter()
+    for _ in range(calls):
+        with span("outbox write", attributes=None):
+            traceparent_current()
+    return (time.perf_counter() - start) / calls
+
+
+def rest_transition(batch: int, receiver_env: dict[str, str]) -> tuple[Workload, Measurement]:
+    """PATCH pending → generating with tracing off and on, request by request in turn (the Django
+    instrumentation on one client's middleware, spans recorded only on that side); and what the
+    off path costs per request."""
+
+    from codegen_telemetry import tracing_configure
+    from codegen_telemetry.tracing import tracing_suspended
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from bench.projects_workloads import _client_and_project, _median_of
+    from projects.models import GeneratedProject
+
+    plain, project = _client_and_project()
+    plain.get("/healthz")  # its middleware chain is loaded now, before the instrumentation
+    with mock.patch.dict(os.environ, receiver_env):  # read as the exporter is made; never passed to children
+        assert tracing_configure("bench-projects-api")
+    DjangoInstrumentor().instrument()
+    traced = APIClient()  # the same account, its middleware chain loaded with the instrumentation
+    traced.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=project.owner).key}")
+
+    def interleaved() -> tuple[float, float]:
+        ids = [GeneratedProject.objects.create(project=project).pk for _ in range(2 * batch)]
+        timings: dict[bool, list[float]] = {False: [], True: []}
+        for index, pk in enumerate(ids):
+            on = index % 2 == 1
+            client = traced if on else plain
+            with nullcontext() if on else tracing_suspended():
+                start = time.perf_counter()
+                response = client.patch(f"/api/v1/generated-projects/{pk}/", {"status": "generating"}, format="json")
+                timings[on].append(time.perf_counter() - start)
+            assert response.status_code == 200, response.content
+        return _median_of(timings[False]), _median_of(timings[True])
+
+    off_path = min(_off_path_seconds() for _ in range(3))
+    workload = Workload(
+        name="tracing_rest_transition",
+        description=f"PATCH status pending→generating through the REST API, {batch} requests each way per "
+        "sample, tracing off and on in turn; on: a server span (OpenTelemetry's Django instrumentation) and "
+        "the outbox write's span, batch-exported over OTLP/HTTP to a receiver process.",
+        baseline_label="tracing off",
+        subject_label="tracing on",
+        interleaved=interleaved,
+        target=("<=", 1.15),
+        min_rounds=11,
+    )
+    measurement = Measurement(
+        "tracing_off_cost_per_request",
+        off_path * 1e6,
+        "µs/request",
+        None,
+        "what tracing off adds to a REST transition (the outbox write's span helper and traceparent lookup, "
+        "which return at once), best of 3 × 200,000 calls; compare a request's milliseconds above",
+    )
+    return workload, measurement
+
+
+def tracing_measurements(run, postgres, redis_url: str, quick: bool, rounds: int) -> list[Measurement]:  # type: ignore[no-untyped-def]
+    """Run the REST workload with ``run`` and return the other figures; tracing is off again after."""
+    with otlp_receiver() as receiver_env:
+        workload, off_cost = rest_transition(40 if quick else 100, receiver_env)
+        try:
+            run(workload, rounds)
+        finally:
+            tracing_teardown()
+        count = 5_000 if quick else 20_000
+        return [off_cost, *consume_measurements(postgres, redis_url, count, receiver_env)]
+
+
+def tracing_teardown() -> None:
+    """Tracing off again in the benchmark process, for the workloads after these."""
+    from codegen_telemetry.tracing import tracing_disable
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    DjangoInstrumentor().uninstrument()
+    tracing_disable()
+
+
+def consume_measurements(
+    postgres, redis_url: str, count: int, receiver_env: dict[str, str], rounds: int = 3
+) -> list[Measurement]:  # type: ignore[no-untyped-def]
+    """Events/s through the notifier (ordering on, 2 processes × 16 threads) with tracing off and on,
+    on the same messages, alternating for ``rounds`` rounds; the ratio per round, paired."""
+    from bench.notifier_workloads import _consume_rate, _messages
+
+    messages = _messages(count, 0.10, 0.10)
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    for _ in range(rounds):
+        for side in ("off", "on"):
+            env = {"OTEL_SERVICE_NAME": "bench-notifier-worker", **receiver_env} if side == "on" else {}
+            rates[side].append(_consume_rate(postgres, redis_url, "notifications.worker", messages, 2, 16, **env))
+    ratios = [on / off for off, on in zip(rates["off"], rates["on"], strict=True)]
+
+    def samples(values: list[float], digits: int = 0) -> str:
+        return f"median of {rounds}: " + " / ".join(f"{v:,.{digits}f}" for v in values)
+
+    note = f"{count:,} messages (10% duplicates, 10% out of order), ordering on, 2 processes × 16 threads"
+    return [
+        Measurement("tracing_consume_rate_off", statistics.median(rates["off"]), "events/s", None,
+                    f"{note}; {samples(rates['off'])}"),
+        Measurement("tracing_consume_rate_on", statistics.median(rates["on"]), "events/s", None,
+                    f"{note}; a consumer span and a span per delivery try, exported over OTLP/HTTP; "
+                    f"{samples(rates['on'])}"),
+        Measurement("tracing_consume_cost", statistics.median(ratios), "× (on / off)", (">=", 1 / 1.15),
+                    f"paired by round: {samples(ratios, 3)}; target: time per event on ≤ 1.15× off"),
+    ]  # fmt: skip
