@@ -43,10 +43,12 @@ def run_all(
     def wanted(name: str) -> bool:
         return not args.only or args.only in name
 
-    def run(workload: Workload, rounds: int) -> None:
-        if wanted(workload.name):
-            print(f"running {workload.name} ({max(rounds, workload.min_rounds)} rounds)", flush=True)
-            results.append(run_workload(workload, rounds))
+    def run(workload: Workload, rounds: int) -> Result | None:
+        if not wanted(workload.name):
+            return None
+        print(f"running {workload.name} ({max(rounds, workload.min_rounds)} rounds)", flush=True)
+        results.append(run_workload(workload, rounds))
+        return results[-1]
 
     results: list[Result] = []
     measurements: list[Measurement] = []

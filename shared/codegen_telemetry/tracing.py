@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import trace
@@ -119,7 +119,6 @@ def _parent(traceparent: str | None) -> Context:
     return _propagator.extract({"traceparent": traceparent}) if traceparent else Context()
 
 
-@contextmanager
 def span(
     name: str,
     *,
@@ -127,7 +126,7 @@ def span(
     follow: bool = False,
     kind: SpanKind = SpanKind.INTERNAL,
     attributes: Mapping[str, Any] | None = None,
-) -> Iterator[Span | None]:
+) -> AbstractContextManager[Span | None]:
     """A current span around the block (None when tracing is off), with an exception recorded.
 
     Its parent is the current span, or with ``follow`` the span ``traceparent`` names (a new trace
@@ -135,11 +134,13 @@ def span(
     """
     tracer = _process.tracer
     if tracer is None:
-        yield None
-        return
+        return _OFF
     context = _parent(traceparent) if follow else None
-    with tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes) as current:
-        yield current
+    return tracer.start_as_current_span(name, context=context, kind=kind, attributes=attributes)
+
+
+#: What ``span`` gives while tracing is off: nothing to enter, reusable.
+_OFF: AbstractContextManager[None] = nullcontext()
 
 
 def span_start(
