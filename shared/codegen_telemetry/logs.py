@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
 
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
+from codegen_config.env import env_str
 from codegen_telemetry.context import correlation_id_get, event_id_get, trace_id_get
 from codegen_telemetry.tracing import trace_ids_current
 
@@ -71,8 +71,8 @@ def logging_config(*, default_format: str = "json") -> dict[str, Any]:
 
     Raises ValueError naming LOG_FORMAT for another format.
     """
-    level = os.environ.get("LOG_LEVEL") or "INFO"
-    fmt = (os.environ.get("LOG_FORMAT") or default_format).strip().lower()
+    level = env_str("LOG_LEVEL", "INFO") or "INFO"
+    fmt = (env_str("LOG_FORMAT", default_format) or default_format).strip().lower()
     if fmt not in FORMATS:
         raise ValueError(f"LOG_FORMAT={fmt!r}: one of {', '.join(FORMATS)}")
     formatter = JsonLineFormatter if fmt == "json" else PlainFormatter

@@ -42,6 +42,9 @@ READ_ELSEWHERE = {
     "PYTHONUNBUFFERED": "Python",
     "PIP_DISABLE_PIP_VERSION_CHECK": "pip",
     "PROMETHEUS_MULTIPROC_DIR": "prometheus_client (multiprocess mode of the notifier worker's metrics)",
+    "OTEL_TRACES_EXPORTER": "codegen_telemetry.tracing (tracing_exporter_wanted) and the OpenTelemetry SDK",
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "the OpenTelemetry SDK's OTLP exporter",
+    "OTEL_SERVICE_NAME": "the OpenTelemetry SDK (a process's service.name)",
 }
 #: The functions through which this code reads its environment (codegen_config).
 ENV_READERS = {"env_str", "env_int", "env_float", "env_bool", "env_list"}
