@@ -71,13 +71,13 @@ def rest_transition(batch: int, receiver_env: dict[str, str]) -> Workload:
     """PATCH pending → generating with tracing off and on, request by request in turn (the Django
     instrumentation on one client's middleware, spans recorded only on that side)."""
 
-    from codegen_telemetry import tracing_configure
-    from codegen_telemetry.tracing import tracing_suspended
     from opentelemetry.instrumentation.django import DjangoInstrumentor
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     from bench.projects_workloads import _client_and_project, _median_of
+    from codegen_telemetry import tracing_configure
+    from codegen_telemetry.tracing import tracing_suspended
     from projects.models import GeneratedProject
 
     plain, project = _client_and_project()
@@ -139,8 +139,9 @@ def tracing_measurements(run, postgres, redis_url: str, quick: bool, rounds: int
 
 def tracing_teardown() -> None:
     """Tracing off again in the benchmark process, for the workloads after these."""
-    from codegen_telemetry.tracing import tracing_disable
     from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    from codegen_telemetry.tracing import tracing_disable
 
     DjangoInstrumentor().uninstrument()
     tracing_disable()

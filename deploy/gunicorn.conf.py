@@ -21,10 +21,10 @@ import multiprocessing
 import os
 from typing import Any
 
-from codegen_telemetry import logging_config
 from gunicorn import glogging
 
 from codegen_config import env_int
+from codegen_telemetry import logging_config
 
 workers = env_int("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1)
 worker_class = "gthread"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from codegen_telemetry import tracing_configure
-from codegen_telemetry.tracing import tracing_disable
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from codegen_telemetry import tracing_configure
+from codegen_telemetry.tracing import tracing_disable
 from devinfra.postgres import PostgresServer, PostgresUnavailable
 from devinfra.redis import RedisServer, RedisUnavailable
 from tests.support import unavailable

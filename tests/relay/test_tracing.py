@@ -5,11 +5,11 @@ from __future__ import annotations
 import dramatiq
 import pytest
 import redis
-from codegen_telemetry import span, traceparent_of
 from opentelemetry.trace import SpanKind, StatusCode
 
 from codegen_config import RedisTarget
 from codegen_contracts import EVENTS_QUEUE, envelope_from_builtins
+from codegen_telemetry import span, traceparent_of
 from outbox.config import OutboxConfig
 from outbox.models import OutboxEvent
 from outbox.publisher import DramatiqRedisPublisher

@@ -8,6 +8,7 @@ import logging
 import logging.config
 
 import pytest
+
 from codegen_telemetry import log_context, logging_config, span, traceparent_current
 
 CLIENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from codegen_telemetry import span, span_end, span_start, traceparent_current, traceparent_of, tracing_enabled
-from codegen_telemetry.tracing import tracing_exporter_wanted
 from opentelemetry.trace import SpanKind, StatusCode
 
 from codegen_contracts import traceparent_parse
+from codegen_telemetry import span, span_end, span_start, traceparent_current, traceparent_of, tracing_enabled
+from codegen_telemetry.tracing import tracing_exporter_wanted
 
 #: A client's trace context, as a request or an envelope carries it.
 CLIENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

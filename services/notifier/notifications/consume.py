@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from codegen_telemetry import log_context, span
 from django.db import close_old_connections, transaction
 from django.db.models import F
 from opentelemetry.trace import SpanKind
 
 from codegen_contracts import EVENTS_QUEUE, ContractError, EventReading, envelope_read
+from codegen_telemetry import log_context, span
 from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
 from notifications.errors import PoisonEnvelope

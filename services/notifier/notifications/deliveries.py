@@ -11,7 +11,6 @@ from typing import Any
 
 import tenacity
 import urllib3
-from codegen_telemetry import log_context, span, traceparent_current
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F, Q
@@ -19,6 +18,7 @@ from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
 from codegen_contracts.targets import email_address_problem
+from codegen_telemetry import log_context, span, traceparent_current
 from notifications.db import on_fresh_connection
 from notifications.errors import SendError, UnsafeTarget
 from notifications.models import Channel, Delivery, DeliveryStatus

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from codegen_contracts import Envelope, EventReading, envelope_read
+from codegen_telemetry import log_context
 from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
 from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
@@ -76,16 +77,27 @@ def inbox_take_many(
         if event_id in taken and event_id not in answered:
             answered.add(event_id)
             status = written[event_id].status
-            if status == InboxStatus.IGNORED:
-                logger.info(
-                    "event %s of type %s has no handler: recorded as ignored", event_id, plan.envelope.event_type
-                )
-            elif status in (InboxStatus.PARKED, InboxStatus.UNKNOWN):
-                logger.warning("event %s recorded as %s: %s", event_id, status, plan.reading.reason)
+            _log_outcome(plan, status)
             intakes.append(Intake(duplicate=False, status=status, delivery_ids=taken[event_id]))
         else:
             intakes.append(Intake(duplicate=True, delivery_ids=pending.get(event_id, ())))
     return intakes
+
+
+def _log_outcome(plan: IntakePlan, status: str) -> None:
+    """Say why an event took no effect, on a line with its ids (written by the intake writer's thread)."""
+    if status not in (InboxStatus.IGNORED, InboxStatus.PARKED, InboxStatus.UNKNOWN):
+        return
+    envelope = plan.envelope
+    with log_context(
+        event_id=str(envelope.event_id), correlation_id=envelope.correlation_id, traceparent=envelope.traceparent
+    ):
+        if status == InboxStatus.IGNORED:
+            logger.info(
+                "event %s of type %s has no handler: recorded as ignored", envelope.event_id, envelope.event_type
+            )
+        else:
+            logger.warning("event %s recorded as %s: %s", envelope.event_id, status, plan.reading.reason)
 
 
 def _ordered_take(

@@ -12,10 +12,10 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
-from codegen_telemetry import correlation_id_reset, correlation_id_set, traceparent_current
 from django.http import HttpRequest, HttpResponse
 
 from codegen_contracts import traceparent_parse
+from codegen_telemetry import correlation_id_reset, correlation_id_set, traceparent_current
 
 #: Request and response header that carries the correlation id.
 CORRELATION_HEADER = "X-Correlation-ID"

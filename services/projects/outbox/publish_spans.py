@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from codegen_telemetry import log_context, span_end, span_start, traceparent_of
 from opentelemetry.trace import SpanKind
 
 from codegen_contracts import EVENTS_QUEUE
+from codegen_telemetry import log_context, span_end, span_start, traceparent_of
 from outbox.store import ClaimedRow
 
 logger = logging.getLogger("outbox.relay")

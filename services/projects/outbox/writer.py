@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from codegen_telemetry import correlation_id_get, span
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field
 from django.utils import timezone
 
 from codegen_contracts import event_spec, payload_validate
+from codegen_telemetry import correlation_id_get, span
 from outbox.correlation import traceparent_get
 from outbox.errors import OutboxWriteOutsideTransaction
 from outbox.models import ENVELOPE_COLUMNS, OutboxEvent, OutboxState

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from codegen_telemetry import logging_config
-
 import codegen_config
 from codegen_api.settings import rest_framework, spectacular
 from codegen_config import env_bool, env_float, env_int, env_list, env_str, redis_target
+from codegen_telemetry import logging_config
 
 #: The services/notifier directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent

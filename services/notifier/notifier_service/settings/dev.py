@@ -1,8 +1,7 @@
 """Development settings: SQLite in var/, e-mail to the console, webhooks may go to loopback."""
 
-from codegen_telemetry import logging_config
-
 from codegen_config import env_str
+from codegen_telemetry import logging_config
 from notifier_service.settings.base import *  # noqa: F403
 from notifier_service.settings.base import NOTIFIER, REPO_DIR
 

@@ -1,8 +1,7 @@
 """Development settings: debug on, SQLite by default, an insecure key that never leaves a laptop."""
 
-from codegen_telemetry import logging_config
-
 from codegen_config import env_str
+from codegen_telemetry import logging_config
 from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = True

@@ -7,10 +7,10 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from codegen_telemetry import tracing_configure
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from codegen_telemetry import tracing_configure
 from outbox.config import OutboxConfig
 from outbox.publisher import DramatiqRedisPublisher
 from outbox.relay import Relay
