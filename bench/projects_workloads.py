@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from bench.harness import Workload
 
@@ -51,24 +52,35 @@ def _client_and_project():  # type: ignore[no-untyped-def]
     return client, project
 
 
-def outbox_overhead(batch: int) -> Workload:
-    """REST transition (pending → generating) with the outbox write on vs off."""
+def transitions_in_turn(
+    project: Any, batch: int, side: Callable[[bool], tuple[Any, AbstractContextManager[Any]]]
+) -> tuple[float, float]:
+    """``batch`` REST transitions (pending → generating) each way, off and on in turn, so that host drift
+    within the round cancels; ``side(on)`` gives the client to send with and the context to send in.
+    The median milliseconds of each side, (off, on)."""
     from projects.models import GeneratedProject
 
+    ids = [GeneratedProject.objects.create(project=project).pk for _ in range(2 * batch)]
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    for index, pk in enumerate(ids):
+        on = index % 2 == 1
+        client, context = side(on)
+        with context:
+            start = time.perf_counter()
+            response = client.patch(f"/api/v1/generated-projects/{pk}/", {"status": "generating"}, format="json")
+            timings[on].append(time.perf_counter() - start)
+        assert response.status_code == 200, response.content
+    return _median_of(timings[False]), _median_of(timings[True])
+
+
+def outbox_overhead(batch: int) -> Workload:
+    """REST transition (pending → generating) with the outbox write on vs off."""
     client, project = _client_and_project()
 
     def interleaved() -> tuple[float, float]:
-        """``batch`` requests each way, off and on in turn: host drift within the round cancels."""
-        ids = [GeneratedProject.objects.create(project=project).pk for _ in range(2 * batch)]
-        timings: dict[bool, list[float]] = {False: [], True: []}
-        for index, pk in enumerate(ids):
-            outbox_on = index % 2 == 1
-            with nullcontext() if outbox_on else outbox_receivers_disconnected():
-                start = time.perf_counter()
-                response = client.patch(f"/api/v1/generated-projects/{pk}/", {"status": "generating"}, format="json")
-                timings[outbox_on].append(time.perf_counter() - start)
-            assert response.status_code == 200, response.content
-        return _median_of(timings[False]), _median_of(timings[True])
+        return transitions_in_turn(
+            project, batch, lambda on: (client, nullcontext() if on else outbox_receivers_disconnected())
+        )
 
     return Workload(
         name="outbox_write_overhead",

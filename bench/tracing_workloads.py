@@ -75,10 +75,9 @@ def rest_transition(batch: int, receiver_env: dict[str, str]) -> Workload:
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from bench.projects_workloads import _client_and_project, _median_of
+    from bench.projects_workloads import _client_and_project, transitions_in_turn
     from codegen_telemetry import tracing_configure
     from codegen_telemetry.tracing import tracing_suspended
-    from projects.models import GeneratedProject
 
     plain, project = _client_and_project()
     plain.get("/healthz")  # its middleware chain is loaded now, before the instrumentation
@@ -89,17 +88,9 @@ def rest_transition(batch: int, receiver_env: dict[str, str]) -> Workload:
     traced.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=project.owner).key}")
 
     def interleaved() -> tuple[float, float]:
-        ids = [GeneratedProject.objects.create(project=project).pk for _ in range(2 * batch)]
-        timings: dict[bool, list[float]] = {False: [], True: []}
-        for index, pk in enumerate(ids):
-            on = index % 2 == 1
-            client = traced if on else plain
-            with nullcontext() if on else tracing_suspended():
-                start = time.perf_counter()
-                response = client.patch(f"/api/v1/generated-projects/{pk}/", {"status": "generating"}, format="json")
-                timings[on].append(time.perf_counter() - start)
-            assert response.status_code == 200, response.content
-        return _median_of(timings[False]), _median_of(timings[True])
+        return transitions_in_turn(
+            project, batch, lambda on: (traced, nullcontext()) if on else (plain, tracing_suspended())
+        )
 
     return Workload(
         name="tracing_rest_transition",

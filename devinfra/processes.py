@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import time
 import urllib.request
+from collections.abc import Callable
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
@@ -13,6 +15,19 @@ def http_ok(url: str, timeout: float = 2.0) -> bool:
             return bool(response.status == 200)
     except OSError:
         return False
+
+
+def http_ready(url: str, *, timeout: float, exited: Callable[[], str | None]) -> None:
+    """Wait until ``url`` answers 200; raise RuntimeError when ``exited()`` says why a process it needs
+    ended (a message, else None) or when ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not http_ok(url, timeout=5):
+        gone = exited()
+        if gone is not None:
+            raise RuntimeError(gone)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} not ready after {timeout} s")
+        time.sleep(0.1)
 
 
 def process_stop(process: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:

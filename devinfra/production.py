@@ -27,7 +27,7 @@ from pathlib import Path
 from devinfra.foreground import ForegroundStop
 from devinfra.ports import free_port
 from devinfra.postgres import PostgresServer
-from devinfra.processes import http_ok
+from devinfra.processes import http_ready
 from devinfra.prometheus import PrometheusServer, PrometheusUnavailable, prometheus_binary
 from devinfra.redis import RedisServer
 
@@ -179,19 +179,14 @@ class Topology:
                     args, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
                 )
         for url in (f"{self.api_url}/readyz", f"{self.notifier_url}/readyz"):
-            self._wait_ready(url)
+            http_ready(url, timeout=60.0, exited=self._exited)
 
-    def _wait_ready(self, url: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not http_ok(url, timeout=5):
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited ({process.returncode}):\n{self.log_path(name).read_text()[-3000:]}"
-                    )
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} not ready after {timeout} s")
-            time.sleep(0.1)
+    def _exited(self) -> str | None:
+        """Which of the processes has exited, with the end of its log (None while all run)."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                return f"{name} exited ({process.returncode}):\n{self.log_path(name).read_text()[-3000:]}"
+        return None
 
     def terminate(
         self, grace: float = GRACE_SECONDS, names: list[str] | None = None

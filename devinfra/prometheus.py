@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 import yaml
 
 from devinfra.ports import free_port
-from devinfra.processes import http_ok, process_stop
+from devinfra.processes import http_ready, process_stop
 
 #: The alerting rules every Prometheus of the project evaluates.
 RULES = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "alerts.yml"
@@ -65,12 +64,13 @@ class PrometheusServer:
              f"--storage.tsdb.path={self.root / 'data'}", f"--web.listen-address=127.0.0.1:{self.port}"],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while not http_ok(f"{self.url}/-/ready"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"prometheus did not start:\n{self.log()[-3000:]}")
-            time.sleep(0.1)
+        http_ready(f"{self.url}/-/ready", timeout=timeout, exited=self._exited)
         return self
+
+    def _exited(self) -> str | None:
+        if self.process is None or self.process.poll() is None:
+            return None
+        return f"prometheus exited:\n{self.log()[-3000:]}"
 
     def log(self) -> str:
         return (self.root / "prometheus.log").read_text(errors="replace")

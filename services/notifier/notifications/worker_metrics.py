@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ def serve_worker_metrics() -> int:
     start_http_server(metrics_port(), addr=env_str("NOTIFIER_METRICS_ADDR", "127.0.0.1"), registry=registry)
     with contextlib.suppress(KeyboardInterrupt):
         while True:
-            time.sleep(3600)
+            signal.pause()  # the server's thread serves; this process ends with its signal
     return 0
 
 
