@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from django.conf import settings
@@ -12,11 +13,11 @@ from django.db import connection, transaction
 
 from codegen_contracts import Envelope, EventReading, envelope_read
 from codegen_telemetry import log_context
-from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes
+from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes, pg_writes_checked
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
 from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
 from notifications.plans import Intake, IntakePlan, intake_plan, reading_of
-from notifications.sequencing import aggregates_lock, gaps_close
+from notifications.sequencing import Position, aggregates_lock, aggregates_read
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,7 @@ def inbox_take_many(
     # meet on their aggregates' cursors (or, without ordering, their inbox keys) in the same order.
     ordered = sorted(firsts.values(), key=lambda p: (p.aggregate, p.envelope.sequence, str(p.envelope.event_id)))
     if settings.NOTIFIER["ORDERING"]:
-        with transaction.atomic():
-            taken, written = _ordered_take(ordered, single_statement=single_statement)
+        taken, written = _ordered_take(ordered, single_statement=single_statement)
     else:
         writes = [(plan, None) for plan in ordered]
         taken = pg_writes(writes) if single_statement else orm_writes(writes)
@@ -100,33 +100,75 @@ def _log_outcome(plan: IntakePlan, status: str) -> None:
             logger.warning("event %s recorded as %s: %s", envelope.event_id, status, plan.reading.reason)
 
 
+#: Times intake reads and writes an aggregate whose cursor another intake keeps moving first, before it
+#: locks the cursor instead.
+_CHECKED_TRIES = 3
+
+
+@dataclass
+class _Order:
+    """What a batch writes, decided on its aggregates' positions: rows and cursor moves, and which arrival
+    hands back each released event's deliveries."""
+
+    writes: list[IntakeWrite] = field(default_factory=list)
+    cursors: list[CursorMove] = field(default_factory=list)
+    releaser: dict[object, object] = field(default_factory=dict)
+
+    def settle(self, taken: dict[object, tuple[int, ...]]) -> None:
+        """Hand each released event's delivery ids to the arrival that released it."""
+        for key, arrival in self.releaser.items():
+            released_ids = taken.pop(key, ())
+            if arrival in taken:
+                taken[arrival] += released_ids
+
+
 def _ordered_take(
     plans: Sequence[IntakePlan], *, single_statement: bool
 ) -> tuple[dict[object, tuple[int, ...]], dict[object, IntakePlan]]:
     """Take ``plans`` (in aggregate and sequence order) in, each aggregate's in sequence order; see inbox_take_many.
 
+    On PostgreSQL two statements and no transaction: read the aggregates' positions, then write
+    with checked cursor moves (``pg_writes_checked``). An aggregate whose cursor another intake
+    moved in between is read and decided again, and after ``_CHECKED_TRIES`` locked instead.
     Returns the new event ids with their delivery ids (an arrival that released waiting events
     carries their deliveries too) and the plan each was written with.
     """
-    positions = aggregates_lock((plan.aggregate, plan.envelope.sequence) for plan in plans)
-    writes: list[IntakeWrite] = []
-    cursors: list[CursorMove] = []
-    late: list[tuple[tuple[str, str], int, object]] = []
-    releaser: dict[object, object] = {}  # released event id → the arrival whose intake hands back its deliveries
+    taken: dict[object, tuple[int, ...]] = {}
+    written: dict[object, IntakePlan] = {}
+    pending = list(plans)
+    for _ in range(_CHECKED_TRIES if single_statement else 0):
+        positions, known = aggregates_read((p.aggregate for p in pending), (p.envelope.event_id for p in pending))
+        pending = [plan for plan in pending if plan.envelope.event_id not in known]  # received before: duplicates
+        order = _order(pending, positions)
+        taken_now, moved = pg_writes_checked(order.writes, order.cursors) if order.writes else ({}, set())
+        lost = {(move["t"], move["i"]) for move in order.cursors} - moved
+        order.settle(taken_now)
+        taken.update(taken_now)
+        written.update((plan.envelope.event_id, plan) for plan, _ in order.writes if plan.aggregate not in lost)
+        pending = [plan for plan in pending if plan.aggregate in lost]
+        if not pending:
+            return taken, written
+    with transaction.atomic():
+        order = _order(pending, aggregates_lock(plan.aggregate for plan in pending))
+        taken_now = (pg_writes if single_statement else orm_writes)(order.writes, order.cursors)
+    order.settle(taken_now)
+    taken.update(taken_now)
+    written.update((plan.envelope.event_id, plan) for plan, _ in order.writes)
+    return taken, written
+
+
+def _order(plans: Sequence[IntakePlan], positions: dict[tuple[str, str], Position]) -> _Order:
+    """What ``plans`` write, given their aggregates' ``positions``: each aggregate's arrivals and released
+    waiting events in sequence order, and the cursor moves (checked against ``Position.seen``)."""
+    order = _Order()
     for aggregate, group in groupby(plans, key=lambda plan: plan.aggregate):
         members = list(group)
         position = positions[aggregate]
-        if position.moved is not None:
-            # decided by the lock statement: the run up to the cursor takes effect, the rest waits
-            writes += [
-                (plan if plan.envelope.sequence <= position.applied else plan.waiting(), None) for plan in members
-            ]
-            continue
-        if order_in_run(position.applied, [plan.envelope.sequence for plan in members]) and not position.rows:
+        move = {"t": aggregate[0], "i": aggregate[1], "seen": position.seen}
+        if not position.rows and order_in_run(position.applied, [plan.envelope.sequence for plan in members]):
             # the common case, decided without the general rules: the next sequences, nothing waiting
-            writes += [(plan, None) for plan in members]
-            cursors.append({"t": aggregate[0], "i": aggregate[1], "applied": position.applied + len(members),
-                            "waiting": 0})  # fmt: skip
+            order.writes += [(plan, None) for plan in members]
+            order.cursors.append({**move, "applied": position.applied + len(members), "waiting": 0})
             continue
         by_key = {plan.envelope.event_id: plan for plan in members}
         stored = {row.event_id: row for row in position.rows.values()}
@@ -136,29 +178,21 @@ def _ordered_take(
             [Arrival(key, plan.envelope.sequence) for key, plan in by_key.items()],
         )
         waits = [key for key, fate in decision.fates.items() if fate == WAIT and key not in stored]
-        writes += [(by_key[key].waiting(), None) for key in waits]
+        order.writes += [(by_key[key].waiting(), None) for key in waits]
         first_applied = next((key for key in decision.run if decision.fates.get(key) == APPLY), None)
         for key in decision.run:
             if key in stored:
                 row = stored[key]
-                writes.append((intake_plan(envelope_read(row.raw)), row.id))
-                releaser[key] = first_applied
+                order.writes.append((intake_plan(envelope_read(row.raw)), row.id))
+                order.releaser[key] = first_applied
             elif decision.fates[key] == LATE:
-                writes.append((intake_plan(by_key[key].reading, late=True), None))
-                late.append((aggregate, by_key[key].envelope.sequence, key))
+                order.writes.append((intake_plan(by_key[key].reading, late=True), None))
             else:
-                writes.append((by_key[key], None))
+                order.writes.append((by_key[key], None))
         waiting = len(position.rows) - len(decision.released) + len(waits)
-        if (decision.applied, waiting) != (position.applied, len(position.rows)):
-            cursors.append({"t": aggregate[0], "i": aggregate[1], "applied": decision.applied, "waiting": waiting})
-    taken = pg_writes(writes, cursors) if single_statement else orm_writes(writes, cursors)
-    for key, arrival in releaser.items():
-        released_ids = taken.pop(key, ())
-        if arrival in taken:
-            taken[arrival] += released_ids
-    if late:
-        gaps_close(item for item in late if item[2] in taken)
-    return taken, {plan.envelope.event_id: plan for plan, _ in writes}
+        if (decision.applied, waiting) != (position.applied, len(position.rows)) or position.seen is None:
+            order.cursors.append({**move, "applied": decision.applied, "waiting": waiting})
+    return order
 
 
 def inbox_take(reading: EventReading | Envelope, *, single_statement: bool | None = None) -> Intake:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from notifications.models import AggregateCursor, Channel, InboxEvent, Notification
 from notifications.plans import IntakePlan
+from notifications.sequencing import gaps_close
 
 #: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
 #: the one list both intake paths (and the JSON the single statement is sent) are built from.
@@ -38,6 +39,7 @@ _PG_EVENT_EXTRA = {
     "raw": "jsonb",
     "late": "boolean",
     "ord": "integer",
+    "gate": "boolean",
     "released_id": "bigint",
     "notify": "boolean",
     "project_id": "bigint",
@@ -62,22 +64,47 @@ def _inbox_values(plan: IntakePlan) -> dict[str, object]:
 
 #: One row to write: a plan, and the inbox id of the waiting row it releases (None for a new arrival).
 IntakeWrite = tuple[IntakePlan, int | None]
-#: An aggregate's cursor to set: ``{"t": type, "i": id, "applied": n, "waiting": n}``.
+#: An aggregate's cursor to set: ``{"t": type, "i": id, "applied": n, "waiting": n}``, and for a checked
+#: move what it must still be: ``"seen": [applied, waiting]``, or None where there was no cursor.
 CursorMove = dict[str, object]
 
 #: Every event of a batch in one statement: data-modifying CTEs insert the new arrivals' inbox rows
 #: (skipping event ids already there), give released waiting rows their status, write the
 #: notifications and deliveries of both in the order given (``ord``: each aggregate's in sequence
-#: order), and move the aggregates' cursors. The events, deliveries and cursors arrive as JSON arrays
-#: (much cheaper to send than a dozen typed arrays); the statement answers with each event id that
-#: took effect (or was recorded) and its delivery ids.
+#: order), close the gaps late arrivals fill, and move the aggregates' cursors. The events, deliveries
+#: and cursors arrive as JSON arrays (much cheaper to send than a dozen typed arrays); the statement
+#: answers with each event id that took effect (or was recorded) and its delivery ids.
 _PG_INPUT = f"""
 WITH input AS (
     SELECT * FROM json_to_recordset(%(events)s::json)
         AS t({", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())})
-), inserted AS (
-    INSERT INTO notifier_inbox ({_INBOX_COLUMNS}, received_at)
-    SELECT {_INBOX_COLUMNS}, now() FROM input WHERE released_id IS NULL
+)"""
+#: Checked cursor moves (``pg_writes_checked``): each cursor moves only if it is still what the intake
+#: read (a new one only if none was made meanwhile), in (type, id) order so that two statements never
+#: wait on each other in a cycle; ``ok`` holds those that moved. Every change to an aggregate's
+#: waiting rows changes its ``applied`` or its ``waiting``, and neither ever goes back to an earlier
+#: pair, so an unchanged pair means nothing the intake decided on has changed.
+_PG_CHECKED = """, moves AS (
+    SELECT * FROM json_to_recordset(%(cursors)s::json)
+        AS v(t text, i text, applied integer, waiting integer, seen integer[])
+), ok AS (
+    INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
+    SELECT t, i, applied, waiting, 0, now() FROM moves ORDER BY t, i
+    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+        SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
+        WHERE ARRAY[c.applied, c.waiting] = (
+            SELECT m.seen FROM moves m WHERE m.t = c.aggregate_type AND m.i = c.aggregate_id
+        )
+    RETURNING aggregate_type AS t, aggregate_id AS i
+)"""
+#: What a checked statement writes of an event: all of an aggregate whose cursor moved, nothing of one
+#: whose cursor it could not move (``gate``: the event's aggregate has a cursor move).
+_PG_GATE = (
+    " AND (NOT input.gate OR EXISTS (SELECT FROM ok WHERE ok.t = input.aggregate_type AND ok.i = input.aggregate_id))"
+)
+_PG_INSERTED = """, inserted AS (
+    INSERT INTO notifier_inbox ({columns}, received_at)
+    SELECT {columns}, now() FROM input WHERE released_id IS NULL{gate}
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, event_id
 )"""
@@ -86,12 +113,12 @@ WITH input AS (
 #: planned as a sequential scan while the tables had no statistics, slower with every row stored).
 _PG_RELEASED = """, released AS (
     UPDATE notifier_inbox AS w SET status = input.status
-    FROM input WHERE w.id = ANY(%(released)s::bigint[]) AND w.id = input.released_id
+    FROM input WHERE w.id = ANY(%(released)s::bigint[]) AND w.id = input.released_id AND w.status = 'waiting'{gate}
     RETURNING w.id, w.event_id
 ), inbox AS (
     SELECT id, event_id FROM inserted UNION ALL SELECT id, event_id FROM released
 )"""
-_PG_INSERTED = """, inbox AS (SELECT id, event_id FROM inserted)"""
+_PG_ONLY_INSERTED = """, inbox AS (SELECT id, event_id FROM inserted)"""
 _PG_EFFECTS = """, notification AS (
     INSERT INTO notifier_notification (event_id, event_type, project_id, recipient, channel, subject, body,
                                        created_at)
@@ -106,6 +133,14 @@ _PG_EFFECTS = """, notification AS (
     ORDER BY d.ord
     RETURNING id, event_id
 )"""
+#: A late arrival written closes the gap it fills.
+_PG_GAPS_CLOSE = """, gaps_closed AS (
+    UPDATE notifier_gap AS g SET closed_at = now(), closed_by = input.event_id
+    FROM inserted JOIN input USING (event_id)
+    WHERE input.late AND g.aggregate_type = input.aggregate_type AND g.aggregate_id = input.aggregate_id
+        AND g.sequence = input.sequence AND g.closed_at IS NULL
+)"""
+#: Cursor moves whose rows the caller has locked (``pg_writes``).
 _PG_CURSORS = """, cursors AS (
     INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
     SELECT v.t, v.i, v.applied, v.waiting, 0, now()
@@ -114,26 +149,35 @@ _PG_CURSORS = """, cursors AS (
         SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
 )"""
 _PG_ANSWER = """
-SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = inbox.id ORDER BY d.id) FROM inbox
-"""
+SELECT inbox.event_id, array(SELECT d.id FROM deliveries d WHERE d.event_id = inbox.id ORDER BY d.id), NULL, NULL
+FROM inbox"""
+_PG_ANSWER_MOVED = """
+UNION ALL SELECT NULL, NULL, t, i FROM ok"""
 
 
 @functools.cache
-def _pg_take_sql(*, releases: bool, cursors: bool) -> str:
-    """The single statement, with the parts for released rows and cursor moves only when there are some
-    (an empty join would still be planned, and can scan a whole table)."""
-    return (
-        _PG_INPUT
-        + (_PG_RELEASED if releases else _PG_INSERTED)
-        + _PG_EFFECTS
-        + (_PG_CURSORS if cursors else "")
-        + _PG_ANSWER
+def _pg_take_sql(*, releases: bool, cursors: bool, checked: bool, late: bool) -> str:
+    """The single statement, with the parts for released rows, cursor moves and gaps only when there are
+    some (an empty join would still be planned, and can scan a whole table)."""
+    gate = _PG_GATE if checked else ""
+    return "".join(
+        [
+            _PG_INPUT,
+            _PG_CHECKED if checked else "",
+            _PG_INSERTED.format(columns=_INBOX_COLUMNS, gate=gate),
+            _PG_RELEASED.format(gate=gate) if releases else _PG_ONLY_INSERTED,
+            _PG_EFFECTS,
+            _PG_GAPS_CLOSE if late else "",
+            _PG_CURSORS if cursors and not checked else "",
+            _PG_ANSWER,
+            _PG_ANSWER_MOVED if checked else "",
+        ]
     )
 
 
-def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
-    """Write ``writes`` (and set ``cursors``: ``{t, i, applied, waiting}``) in one statement; the event ids
-    written with their delivery ids."""
+def _pg_execute(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove], *, checked: bool) -> list[tuple]:
+    """Run the single statement for ``writes`` and ``cursors``; its answer rows."""
+    gated = {(move["t"], move["i"]) for move in cursors} if checked else set()
     events = []
     deliveries = []
     for index, (plan, released_id) in enumerate(writes):
@@ -143,6 +187,7 @@ def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ())
                 **_inbox_values(plan),
                 "ord": index,
                 "released_id": released_id,
+                "gate": plan.aggregate in gated,
                 "notify": notice is not None,
                 "project_id": notice.project_id if notice else 0,
                 "recipient": notice.recipient if notice else "",
@@ -155,9 +200,15 @@ def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ())
              "body": d.body, "ord": index}
             for d in plan.deliveries
         ]  # fmt: skip
+    sql = _pg_take_sql(
+        releases=any(released_id is not None for _, released_id in writes),
+        cursors=bool(cursors),
+        checked=checked,
+        late=any(plan.late and released_id is None for plan, released_id in writes),
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            _pg_take_sql(releases=any(released_id is not None for _, released_id in writes), cursors=bool(cursors)),
+            sql,
             {
                 "events": msgspec.json.encode(events).decode(),
                 "deliveries": msgspec.json.encode(deliveries).decode(),
@@ -165,7 +216,29 @@ def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ())
                 "released": [released_id for _, released_id in writes if released_id is not None],
             },
         )
-        return {event_id: tuple(ids) for event_id, ids in cursor.fetchall()}
+        return cursor.fetchall()
+
+
+def pg_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
+    """Write ``writes`` (and set ``cursors``, whose rows the caller has locked) in one statement; the event ids
+    written with their delivery ids."""
+    return {event_id: tuple(ids) for event_id, ids, _, _ in _pg_execute(writes, cursors, checked=False)}
+
+
+def pg_writes_checked(
+    writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove]
+) -> tuple[dict[object, tuple[int, ...]], set[tuple[str, str]]]:
+    """Write ``writes`` and move ``cursors`` in one statement (autocommit), each cursor only if it is still
+    what its move says was seen, and only the writes of the aggregates whose cursor moved (or that move
+    none); the event ids written with their delivery ids, and the aggregates whose cursors moved."""
+    taken: dict[object, tuple[int, ...]] = {}
+    moved: set[tuple[str, str]] = set()
+    for event_id, ids, kind, key in _pg_execute(writes, cursors, checked=True):
+        if event_id is None:
+            moved.add((kind, key))
+        else:
+            taken[event_id] = tuple(ids)
+    return taken, moved
 
 
 def _inbox_insert(plan: IntakePlan) -> int | None:
@@ -190,8 +263,8 @@ def _inbox_insert(plan: IntakePlan) -> int | None:
 
 
 def orm_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()) -> dict[object, tuple[int, ...]]:
-    """Write ``writes`` (and set ``cursors``) through the ORM in one transaction, in order; the event ids
-    written with their delivery ids."""
+    """Write ``writes`` (and set ``cursors``, whose rows the caller has locked) through the ORM in one
+    transaction, in order, closing the gaps late arrivals fill; the event ids written with their delivery ids."""
     taken: dict[object, tuple[int, ...]] = {}
     with transaction.atomic():
         for plan, released_id in writes:
@@ -200,6 +273,8 @@ def orm_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()
                 continue
             if released_id is not None:
                 InboxEvent.objects.filter(pk=released_id).update(status=plan.status)
+            elif plan.late:
+                gaps_close([(plan.aggregate, plan.envelope.sequence, plan.envelope.event_id)])
             taken[plan.envelope.event_id] = intake_effects_write(inbox_id, plan)
         for cursor in cursors:
             AggregateCursor.objects.filter(aggregate_type=cursor["t"], aggregate_id=cursor["i"]).update(

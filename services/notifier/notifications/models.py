@@ -187,8 +187,9 @@ class Redrive(models.Model):
 class AggregateCursor(models.Model):
     """Per aggregate: every sequence up to ``applied`` has taken effect (or was given up as a gap).
 
-    Intake locks the cursors of a batch's aggregates, so one aggregate's events take effect one
-    transaction after the other, in sequence order.
+    Intake reads the cursors of a batch's aggregates and moves each only if it is still what it read
+    (a compare-and-set in its write statement; one it keeps losing it locks), so one aggregate's
+    events take effect one write after the other, in sequence order.
     """
 
     aggregate_type = models.CharField(max_length=200)
@@ -196,8 +197,8 @@ class AggregateCursor(models.Model):
     applied = models.PositiveIntegerField(default=0)
     #: How many of its events wait in the inbox (an intake reads them only when there are some).
     waiting = models.PositiveIntegerField(default=0)
-    #: What the last intake's lock statement moved ``applied`` by (the common case, decided in SQL); -1
-    #: when it left the decision to ``order_decide``.
+    #: Written by the lock statement of the release before this one, no longer read: kept while workers of
+    #: both releases may run side by side during an upgrade; to be dropped in the next release.
     moved_by = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 

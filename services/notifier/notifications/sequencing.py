@@ -1,7 +1,10 @@
-"""The database side of per-aggregate order: locking cursors, moving them, recording and closing gaps.
+"""The database side of per-aggregate order: reading and locking cursors, recording and closing gaps.
 
-Every function runs inside the caller's transaction. Cursors are locked in (type, id) order, so
-two transactions that share aggregates never wait on each other in a cycle.
+On PostgreSQL intake reads its aggregates' cursors without locking them (``aggregates_read``) and
+moves them with a compare-and-set in its write statement (``intake_writes.pg_writes_checked``).
+Elsewhere, and for what keeps losing that race, ``aggregates_lock`` locks them for the caller's
+transaction, in (type, id) order, so two transactions that share aggregates never wait on each
+other in a cycle.
 """
 
 from __future__ import annotations
@@ -34,99 +37,82 @@ class WaitingRow:
 
 @dataclass(frozen=True)
 class Position:
-    """A locked aggregate's cursor: up to where its events took effect, its waiting rows by sequence, and
-    ``moved``: how far the lock statement itself advanced it over this batch's next sequences (None
-    when it left the batch's arrivals to ``order_decide``)."""
+    """An aggregate's cursor as read: up to where its events took effect, its waiting rows by sequence, and
+    ``seen``: the cursor's (applied, waiting) as stored, None when it had no cursor yet (what a
+    compare-and-set checks)."""
 
     applied: int
     rows: dict[int, WaitingRow]
-    moved: int | None = None
+    seen: tuple[int, int] | None = None
 
 
-#: Locks (creating) the cursors of a batch's aggregates, in (type, id) order, and decides the common
-#: case on the spot: when nothing of the aggregate waits and the arrivals are distinct and all after
-#: the cursor, the run of them that follows it takes effect (the cursor moves over it, ``moved_by``
-#: says by how much) and the rest wait (counted in ``waiting``). This is ``order_decide``'s outcome for
-#: that case: with distinct sequences ranked 1..n, the run is those whose s - rank equals the cursor,
-#: which is every s - rank equal to first - 1 when the first is the cursor's next, and none otherwise.
-#: Otherwise the row is only locked (``moved_by = -1``) and the caller decides. One write per cursor
-#: and batch.
-_PG_LOCK = """
-WITH arrivals AS (
-    SELECT t, i, s, s - row_number() OVER w AS offset_, min(s) OVER w AS first
-    FROM json_to_recordset(%s::json) AS a(t text, i text, s integer)
-    WINDOW w AS (PARTITION BY t, i ORDER BY s ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-), batch AS (
-    SELECT t, i, count(*) AS n, count(DISTINCT s) = count(*) AS distinct_, min(s) AS first,
-           count(*) FILTER (WHERE offset_ = first - 1) AS run
-    FROM arrivals GROUP BY t, i
-)
-INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
-SELECT t, i,
-       CASE WHEN distinct_ AND first = 1 THEN run ELSE 0 END,
-       CASE WHEN distinct_ THEN n - CASE WHEN first = 1 THEN run ELSE 0 END ELSE 0 END,
-       CASE WHEN distinct_ THEN CASE WHEN first = 1 THEN run ELSE 0 END ELSE -1 END,
-       now()
-FROM batch ORDER BY t, i
-ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET (applied, waiting, moved_by, updated_at) = (
-    SELECT CASE WHEN x.ok THEN c.applied + x.moved ELSE c.applied END,
-           CASE WHEN x.ok THEN b.n - x.moved ELSE c.waiting END,
-           CASE WHEN x.ok THEN x.moved ELSE -1 END,
-           now()
-    FROM batch b, LATERAL (
-        SELECT c.waiting = 0 AND b.first > c.applied AND b.distinct_ AS ok,
-               CASE WHEN b.first = c.applied + 1 THEN b.run ELSE 0 END AS moved
-    ) x
-    WHERE b.t = c.aggregate_type AND b.i = c.aggregate_id
-)
-RETURNING aggregate_type, aggregate_id, applied, waiting, moved_by
-"""
-#: The waiting rows of the aggregates that have some. A statement of its own: its snapshot is taken once
-#: the locks are held, so it sees the rows of the transaction that held them before (one statement would not).
-_PG_WAITING = """
-SELECT w.aggregate_type, w.aggregate_id, w.id, w.event_id, w.sequence, w.raw
-FROM notifier_inbox w JOIN json_to_recordset(%s::json) AS a(t text, i text)
-    ON w.aggregate_type = a.t AND w.aggregate_id = a.i
-WHERE w.status = 'waiting'
+#: The cursors of a batch's aggregates with their waiting rows, as of one snapshot; no lock. Each cursor is
+#: found by its unique key (``LIMIT 1`` keeps the lookup per aggregate: as a join, the planner, expecting a
+#: hundred aggregates from the JSON, hashed the whole table), and the waiting rows only where the cursor
+#: counts some, through the partial index on waiting rows (``OFFSET 0`` keeps that lookup per aggregate too);
+#: then which of the batch's event ids the inbox has already, each looked up by its unique key (``= ANY``
+#: was planned as a sequential scan by a plan made while the inbox was nearly empty, and kept).
+_PG_READ = """
+SELECT wanted.t, wanted.i, c.applied, c.waiting, w.id, w.event_id, w.sequence, w.raw::text
+FROM json_to_recordset(%s::json) AS wanted(t text, i text)
+CROSS JOIN LATERAL (
+    SELECT applied, waiting FROM notifier_aggregate
+    WHERE aggregate_type = wanted.t AND aggregate_id = wanted.i LIMIT 1
+) c
+LEFT JOIN LATERAL (
+    SELECT id, event_id, sequence, raw FROM notifier_inbox
+    WHERE c.waiting > 0 AND status = 'waiting' AND aggregate_type = wanted.t AND aggregate_id = wanted.i OFFSET 0
+) w ON true
+UNION ALL
+SELECT NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint, k.event_id, NULL::integer, NULL::text
+FROM json_array_elements_text(%s::json) AS arriving(event_id)
+CROSS JOIN LATERAL (SELECT event_id FROM notifier_inbox WHERE event_id = arriving.event_id::uuid LIMIT 1) k
 """
 
 
-def aggregates_lock(arrivals: Iterable[tuple[Aggregate, int]]) -> dict[Aggregate, Position]:
-    """Lock the cursors of the aggregates of ``arrivals`` ((aggregate, sequence) pairs), creating them;
-    their positions and waiting rows.
-
-    On PostgreSQL the common case is decided by the lock statement itself (``Position.moved``).
-    Waiting rows are read only for the aggregates whose cursor counts some: most batches have none.
-    """
-    arrivals = list(arrivals)
-    wanted = sorted({aggregate for aggregate, _ in arrivals})
+def aggregates_read(
+    aggregates: Iterable[Aggregate], event_ids: Iterable[Any]
+) -> tuple[dict[Aggregate, Position], set[Any]]:
+    """The positions of ``aggregates`` (PostgreSQL), without locking, and which of ``event_ids`` the inbox
+    has: a write that depends on a position checks that the cursor is still ``Position.seen`` as it moves
+    it. An aggregate without a cursor is at 0."""
+    wanted = sorted(set(aggregates))
+    seen: dict[Aggregate, tuple[int, int]] = {}
     rows: dict[Aggregate, dict[int, WaitingRow]] = {agg: {} for agg in wanted}
-    if connection.vendor == "postgresql":
-        positions: dict[Aggregate, tuple[int, int | None]] = {}
-        with connection.cursor() as cursor:
-            keys = [{"t": t, "i": i, "s": s} for (t, i), s in arrivals]
-            cursor.execute(_PG_LOCK, [msgspec.json.encode(keys).decode()])
-            counted = []
-            for kind, key, position, waiting, moved_by in cursor.fetchall():
-                positions[(kind, key)] = (position, moved_by if moved_by >= 0 else None)
-                if waiting and moved_by < 0:
-                    counted.append({"t": kind, "i": key})
-            if counted:
-                cursor.execute(_PG_WAITING, [msgspec.json.encode(counted).decode()])
-                for kind, key, row_id, event_id, sequence, raw in cursor.fetchall():
-                    message = raw if isinstance(raw, dict) else msgspec.json.decode(raw)
-                    rows[(kind, key)][sequence] = WaitingRow(row_id, event_id, sequence, message)
-        return {agg: Position(positions[agg][0], rows[agg], positions[agg][1]) for agg in wanted}
-    applied: dict[Aggregate, int] = {}
+    known: set[Any] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PG_READ,
+            [
+                msgspec.json.encode([{"t": t, "i": i} for t, i in wanted]).decode(),
+                msgspec.json.encode(list(event_ids)).decode(),
+            ],
+        )
+        for kind, key, applied, waiting, row_id, event_id, sequence, raw in cursor.fetchall():
+            if kind is None:
+                known.add(event_id)
+                continue
+            seen[(kind, key)] = (applied, waiting)
+            if row_id is not None:
+                rows[(kind, key)][sequence] = WaitingRow(row_id, event_id, sequence, msgspec.json.decode(raw))
+    return {agg: Position(seen[agg][0] if agg in seen else 0, rows[agg], seen.get(agg)) for agg in wanted}, known
+
+
+def aggregates_lock(aggregates: Iterable[Aggregate]) -> dict[Aggregate, Position]:
+    """Lock the cursors of ``aggregates`` for the caller's transaction, creating them; their positions and
+    waiting rows (through the ORM: any database)."""
+    wanted = sorted(set(aggregates))
+    rows: dict[Aggregate, dict[int, WaitingRow]] = {agg: {} for agg in wanted}
+    seen: dict[Aggregate, tuple[int, int]] = {}
     for kind, key in wanted:
         AggregateCursor.objects.get_or_create(aggregate_type=kind, aggregate_id=key)
         cursor_row = AggregateCursor.objects.select_for_update().get(aggregate_type=kind, aggregate_id=key)
-        applied[(kind, key)] = cursor_row.applied
+        seen[(kind, key)] = (cursor_row.applied, cursor_row.waiting)
         if cursor_row.waiting:
             waiting = InboxEvent.objects.filter(status=InboxStatus.WAITING.value, aggregate_type=kind, aggregate_id=key)
             for row in waiting:
                 rows[(kind, key)][row.sequence] = WaitingRow(row.id, row.event_id, row.sequence, row.raw)
-    return {agg: Position(applied[agg], rows[agg]) for agg in wanted}
+    return {agg: Position(seen[agg][0], rows[agg], seen[agg]) for agg in wanted}
 
 
 def gaps_open(aggregate: Aggregate, sequences: Iterable[int]) -> None:
