@@ -15,6 +15,7 @@ from codegen_contracts import Envelope, EventReading, envelope_read
 from codegen_telemetry import log_context
 from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes, pg_writes_checked
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
+from notifications.order_statement import order_take_statement
 from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
 from notifications.plans import Intake, IntakePlan, intake_plan, reading_of
 from notifications.sequencing import Position, aggregates_lock, aggregates_read
@@ -63,11 +64,11 @@ def inbox_take_many(
     # meet on their aggregates' cursors (or, without ordering, their inbox keys) in the same order.
     ordered = sorted(firsts.values(), key=lambda p: (p.aggregate, p.envelope.sequence, str(p.envelope.event_id)))
     if settings.NOTIFIER["ORDERING"]:
-        taken, written = _ordered_take(ordered, single_statement=single_statement)
+        taken, statuses = _ordered_take(ordered, single_statement=single_statement)
     else:
         writes = [(plan, None) for plan in ordered]
         taken = pg_writes(writes) if single_statement else orm_writes(writes)
-        written = {plan.envelope.event_id: plan for plan in ordered}
+        statuses = {plan.envelope.event_id: plan.status for plan in ordered}
     redelivered = [p.envelope.event_id for p in ordered if p.envelope.event_id not in taken and p.deliveries]
     pending = _pending_deliveries(redelivered) if redelivered else {}
     intakes = []
@@ -76,7 +77,7 @@ def inbox_take_many(
         event_id = plan.envelope.event_id
         if event_id in taken and event_id not in answered:
             answered.add(event_id)
-            status = written[event_id].status
+            status = statuses[event_id]
             _log_outcome(plan, status)
             intakes.append(Intake(duplicate=False, status=status, delivery_ids=taken[event_id]))
         else:
@@ -124,19 +125,25 @@ class _Order:
 
 def _ordered_take(
     plans: Sequence[IntakePlan], *, single_statement: bool
-) -> tuple[dict[object, tuple[int, ...]], dict[object, IntakePlan]]:
+) -> tuple[dict[object, tuple[int, ...]], dict[object, str]]:
     """Take ``plans`` (in aggregate and sequence order) in, each aggregate's in sequence order; see inbox_take_many.
 
-    On PostgreSQL two statements and no transaction: read the aggregates' positions, then write
-    with checked cursor moves (``pg_writes_checked``). An aggregate whose cursor another intake
-    moved in between is read and decided again, and after ``_CHECKED_TRIES`` locked instead.
-    Returns the new event ids with their delivery ids (an arrival that released waiting events
-    carries their deliveries too) and the plan each was written with.
+    On PostgreSQL one statement decides and writes the plain cases (``order_statement``); the rest
+    take two and no transaction: read the aggregates' positions, then write with checked cursor
+    moves (``pg_writes_checked``). An aggregate whose cursor another intake moved in between is
+    read and decided again, and after ``_CHECKED_TRIES`` locked instead. Returns the new event ids
+    with their delivery ids (an arrival that released waiting events carries their deliveries too)
+    and the inbox status each was written with.
     """
     taken: dict[object, tuple[int, ...]] = {}
-    written: dict[object, IntakePlan] = {}
+    statuses: dict[object, str] = {}
     pending = list(plans)
+    if single_statement:
+        plain = order_take_statement(pending)
+        taken, statuses, pending = plain.taken, plain.statuses, plain.undecided
     for _ in range(_CHECKED_TRIES if single_statement else 0):
+        if not pending:
+            break
         positions, known = aggregates_read((p.aggregate for p in pending), (p.envelope.event_id for p in pending))
         pending = [plan for plan in pending if plan.envelope.event_id not in known]  # received before: duplicates
         order = _order(pending, positions)
@@ -144,17 +151,17 @@ def _ordered_take(
         lost = {(move["t"], move["i"]) for move in order.cursors} - moved
         order.settle(taken_now)
         taken.update(taken_now)
-        written.update((plan.envelope.event_id, plan) for plan, _ in order.writes if plan.aggregate not in lost)
+        statuses.update((plan.envelope.event_id, plan.status) for plan, _ in order.writes if plan.aggregate not in lost)
         pending = [plan for plan in pending if plan.aggregate in lost]
-        if not pending:
-            return taken, written
+    if not pending:
+        return taken, statuses
     with transaction.atomic():
         order = _order(pending, aggregates_lock(plan.aggregate for plan in pending))
         taken_now = (pg_writes if single_statement else orm_writes)(order.writes, order.cursors)
     order.settle(taken_now)
     taken.update(taken_now)
-    written.update((plan.envelope.event_id, plan) for plan, _ in order.writes)
-    return taken, written
+    statuses.update((plan.envelope.event_id, plan.status) for plan, _ in order.writes)
+    return taken, statuses
 
 
 def _order(plans: Sequence[IntakePlan], positions: dict[tuple[str, str], Position]) -> _Order:

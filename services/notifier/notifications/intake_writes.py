@@ -6,7 +6,8 @@ On PostgreSQL one statement (data-modifying CTEs); elsewhere, or when asked, thr
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import msgspec
 from django.db import connection, transaction
@@ -29,7 +30,7 @@ INBOX_ENVELOPE_FIELDS: dict[str, str] = {
     "traceparent": "text",
 }
 #: The inbox row's columns besides the envelope's fields, from the reading and the plan.
-_INBOX_READING_COLUMNS = ("schema_version", "status", "reason", "raw", "late")
+_INBOX_READING_COLUMNS = ("schema_version", "status", "reason", "raw", "late", "effects")
 _INBOX_COLUMNS = ", ".join((*INBOX_ENVELOPE_FIELDS, *_INBOX_READING_COLUMNS))
 #: What the single statement is sent per event besides the envelope's fields.
 _PG_EVENT_EXTRA = {
@@ -38,6 +39,7 @@ _PG_EVENT_EXTRA = {
     "reason": "text",
     "raw": "jsonb",
     "late": "boolean",
+    "effects": "jsonb",
     "ord": "integer",
     "gate": "boolean",
     "released_id": "bigint",
@@ -59,8 +61,12 @@ def _inbox_values(plan: IntakePlan) -> dict[str, object]:
         "reason": reading.reason,
         "raw": reading.raw,
         "late": plan.late,
+        "effects": plan.held,
     }
 
+
+#: The events' JSON as the record type ``json_to_recordset`` reads it into.
+PG_EVENT_COLUMNS = ", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())
 
 #: One row to write: a plan, and the inbox id of the waiting row it releases (None for a new arrival).
 IntakeWrite = tuple[IntakePlan, int | None]
@@ -76,8 +82,7 @@ CursorMove = dict[str, object]
 #: answers with each event id that took effect (or was recorded) and its delivery ids.
 _PG_INPUT = f"""
 WITH input AS (
-    SELECT * FROM json_to_recordset(%(events)s::json)
-        AS t({", ".join(f"{name} {kind}" for name, kind in {**INBOX_ENVELOPE_FIELDS, **_PG_EVENT_EXTRA}.items())})
+    SELECT * FROM json_to_recordset(%(events)s::json) AS t({PG_EVENT_COLUMNS})
 )"""
 #: Checked cursor moves (``pg_writes_checked``): each cursor moves only if it is still what the intake
 #: read (a new one only if none was made meanwhile), in (type, id) order so that two statements never
@@ -112,7 +117,7 @@ _PG_INSERTED = """, inserted AS (
 #: both use an index whatever the planner thinks of the tables' size (a join with the JSON input was
 #: planned as a sequential scan while the tables had no statistics, slower with every row stored).
 _PG_RELEASED = """, released AS (
-    UPDATE notifier_inbox AS w SET status = input.status
+    UPDATE notifier_inbox AS w SET status = input.status, effects = NULL
     FROM input WHERE w.id = ANY(%(released)s::bigint[]) AND w.id = input.released_id AND w.status = 'waiting'{gate}
     RETURNING w.id, w.event_id
 ), inbox AS (
@@ -175,9 +180,9 @@ def _pg_take_sql(*, releases: bool, cursors: bool, checked: bool, late: bool) ->
     )
 
 
-def _pg_execute(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove], *, checked: bool) -> list[tuple]:
-    """Run the single statement for ``writes`` and ``cursors``; its answer rows."""
-    gated = {(move["t"], move["i"]) for move in cursors} if checked else set()
+def pg_params(writes: Sequence[IntakeWrite], gated: Collection[object] = ()) -> dict[str, Any]:
+    """The JSON ``writes`` are sent as: the events (``gate`` where their aggregate is in ``gated``), their
+    deliveries, and the inbox ids of the waiting rows they release."""
     events = []
     deliveries = []
     for index, (plan, released_id) in enumerate(writes):
@@ -200,22 +205,24 @@ def _pg_execute(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove], *,
              "body": d.body, "ord": index}
             for d in plan.deliveries
         ]  # fmt: skip
+    return {
+        "events": msgspec.json.encode(events).decode(),
+        "deliveries": msgspec.json.encode(deliveries).decode(),
+        "released": [released_id for _, released_id in writes if released_id is not None],
+    }
+
+
+def _pg_execute(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove], *, checked: bool) -> list[tuple]:
+    """Run the single statement for ``writes`` and ``cursors``; its answer rows."""
+    params = pg_params(writes, {(move["t"], move["i"]) for move in cursors} if checked else ())
     sql = _pg_take_sql(
-        releases=any(released_id is not None for _, released_id in writes),
+        releases=bool(params["released"]),
         cursors=bool(cursors),
         checked=checked,
         late=any(plan.late and released_id is None for plan, released_id in writes),
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "events": msgspec.json.encode(events).decode(),
-                "deliveries": msgspec.json.encode(deliveries).decode(),
-                "cursors": msgspec.json.encode(list(cursors)).decode(),
-                "released": [released_id for _, released_id in writes if released_id is not None],
-            },
-        )
+        cursor.execute(sql, {**params, "cursors": msgspec.json.encode(list(cursors)).decode()})
         return cursor.fetchall()
 
 
@@ -272,7 +279,7 @@ def orm_writes(writes: Sequence[IntakeWrite], cursors: Sequence[CursorMove] = ()
             if inbox_id is None:
                 continue
             if released_id is not None:
-                InboxEvent.objects.filter(pk=released_id).update(status=plan.status)
+                InboxEvent.objects.filter(pk=released_id).update(status=plan.status, effects=None)
             elif plan.late:
                 gaps_close([(plan.aggregate, plan.envelope.sequence, plan.envelope.event_id)])
             taken[plan.envelope.event_id] = intake_effects_write(inbox_id, plan)

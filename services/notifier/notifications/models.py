@@ -69,6 +69,9 @@ class InboxEvent(models.Model):
     raw = models.JSONField(default=dict)
     #: Taken in after a later sequence of its aggregate (it filled a gap, or was re-issued).
     late = models.BooleanField(default=False)
+    #: A waiting event's effects as planned when it arrived (``IntakePlan.effects``), so that the arrival
+    #: that releases it writes them without reading the event again; None once it took effect.
+    effects = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "notifier_inbox"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import msgspec
 
@@ -34,6 +35,8 @@ class IntakePlan:
     notice: Notice | None
     deliveries: list[Delivery]
     late: bool = False
+    #: A waiting plan's effects, for when it takes effect (``effects()`` of the plan it holds back).
+    held: dict[str, Any] | None = None
 
     @property
     def envelope(self) -> Envelope:
@@ -44,8 +47,26 @@ class IntakePlan:
         return self.reading.envelope.aggregate_type, self.reading.envelope.aggregate_id
 
     def waiting(self) -> IntakePlan:
-        """This plan held back until the earlier sequences of its aggregate arrive: the inbox row only."""
-        return IntakePlan(self.reading, InboxStatus.WAITING.value, None, [])
+        """This plan held back until the earlier sequences of its aggregate arrive: the inbox row only,
+        keeping its effects (``InboxEvent.effects``)."""
+        return IntakePlan(self.reading, InboxStatus.WAITING.value, None, [], held=self.effects())
+
+    def effects(self) -> dict[str, Any]:
+        """What taking this plan in writes besides the inbox row, as JSON: the inbox status, the in-app
+        notice (``notify``) and the deliveries, in order."""
+        notice = self.notice
+        return {
+            "status": self.status,
+            "notify": notice is not None,
+            "project_id": notice.project_id if notice else 0,
+            "recipient": notice.recipient if notice else "",
+            "subject": notice.subject if notice else "",
+            "body": notice.body if notice else "",
+            "deliveries": [
+                {"channel": d.channel, "target": d.target, "subject": d.subject, "body": d.body, "ord": n}
+                for n, d in enumerate(self.deliveries)
+            ],
+        }
 
 
 #: The inbox status of a reading that is not taken in now.
