@@ -97,12 +97,15 @@ def test_one_rest_transition_is_one_trace_from_the_request_to_the_webhook(proces
                                   headers=headers, timeout=10).json()  # fmt: skip
         url = f"{base}/generated-projects/{generated['id']}/"
         assert requests.patch(url, json={"status": "generating"}, headers=headers, timeout=10).status_code == 200
-        # taken in before the traced transition is sent, so that the traced event is the next sequence and
-        # takes effect on arrival (two worker processes could otherwise take it in first, as waiting)
+        # in effect before the traced transition is sent (not just received: it may have waited for the event
+        # before it), so that the traced event is the next sequence and takes effect on arrival
         wait_for(
-            lambda: notifier_rows(notifier_db, "SELECT 1 FROM notifier_inbox WHERE event_type = 'generation.running'"),
+            lambda: notifier_rows(
+                notifier_db,
+                "SELECT 1 FROM notifier_inbox WHERE event_type = 'generation.running' AND status = 'processed'",
+            ),
             timeout=60,
-            what="generation.running taken in",
+            what="generation.running in effect",
         )
 
         # When: a client that traces sends the transition
