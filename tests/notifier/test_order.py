@@ -41,6 +41,7 @@ def test_events_arriving_in_reverse_take_effect_in_sequence_order(single_stateme
     released = inbox_take(first, single_statement=single_statement)
     assert notified_sequences("a") == [1, 2, 3]
     assert len(released.delivery_ids) == 3  # the e-mails of all three, to attempt now
+    assert released.released_occurred_at == (second.occurred_at, third.occurred_at)  # for their lag
     assert set(InboxEvent.objects.values_list("status", flat=True)) == {"processed"}
     assert AggregateCursor.objects.get(aggregate_id="a").applied == 3
 
@@ -236,4 +237,5 @@ def test_a_waiting_event_without_kept_effects_still_takes_effect_in_order(single
     InboxEvent.objects.filter(status="waiting").update(effects=None)
     released = inbox_take(first, single_statement=single_statement)
     assert notified_sequences("a") == [1, 2, 3] and len(released.delivery_ids) == 3
+    assert released.released_occurred_at == (second.occurred_at, third.occurred_at)
     assert not InboxEvent.objects.filter(effects__isnull=False).exists()

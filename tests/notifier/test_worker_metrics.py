@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,6 +17,7 @@ from notifications.consume import event_consume
 from notifications.deliveries import delivery_attempt
 from notifications.errors import PoisonEnvelope
 from notifications.group_commit import IntakeWriter
+from notifications.sweep import order_sweep
 from notifications.worker_metrics import _remove_dead_processes_files
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.test_inbox import FakeMessage
@@ -36,6 +39,30 @@ def test_each_outcome_is_counted_and_a_new_event_observes_its_lag():
         event_consume({"nothing": "here"}, message=FakeMessage("m-3"))
     assert {o: sample("notifier_events_total", outcome=o) - before[o] for o in before} == dict.fromkeys(before, 1)
     assert sample("notifier_event_lag_seconds_count") == lag_before + 1  # the duplicate caused nothing
+
+
+def test_an_event_that_waits_observes_its_lag_when_its_effects_commit():
+    """The lag runs to the commit of the notification: for an event that waited for an earlier one, the commit of
+    the arrival that released it, or of the sweep that gave up waiting."""
+    aggregate, now = uuid.uuid4().hex, datetime.now(UTC)
+
+    def event(sequence: int, occurred_at: datetime) -> dict:
+        payload = generation_payload(notification_email=None)
+        return envelope_to_builtins(
+            envelope(aggregate_id=aggregate, sequence=sequence, occurred_at=occurred_at, payload=payload)
+        )
+
+    count, total = sample("notifier_event_lag_seconds_count"), sample("notifier_event_lag_seconds_sum")
+    assert event_consume(event(2, now - timedelta(hours=1)), message=FakeMessage("m-2")).status == "waiting"
+    assert sample("notifier_event_lag_seconds_count") == count  # nothing took effect yet
+    assert event_consume(event(1, now), message=FakeMessage("m-1")).released_occurred_at
+    assert sample("notifier_event_lag_seconds_count") == count + 2
+    assert 3600 <= sample("notifier_event_lag_seconds_sum") - total < 3600 + 60  # the hour the second waited
+
+    assert event_consume(event(4, now), message=FakeMessage("m-4")).status == "waiting"  # 3 never comes
+    assert sample("notifier_event_lag_seconds_count") == count + 2
+    assert order_sweep(wait=0).released == 1
+    assert sample("notifier_event_lag_seconds_count") == count + 3
 
 
 def test_a_delivery_counts_its_outcome_and_tries(smtp_sink, fast_sends):

@@ -17,9 +17,9 @@ from notifications.db import on_fresh_connection
 from notifications.deliveries import deliveries_attempt
 from notifications.errors import PoisonEnvelope
 from notifications.inbox import inbox_take
-from notifications.models import PoisonMessage
+from notifications.models import InboxStatus, PoisonMessage
 from notifications.plans import Intake
-from notifications.worker_metrics import event_counted
+from notifications.worker_metrics import event_counted, lag_observed
 
 logger = logging.getLogger(__name__)
 
@@ -129,6 +129,10 @@ def _take(
         logger.info("event %s already taken in: nothing added", envelope.event_id)
         event_counted("duplicate")
     else:
-        event_counted(intake.status, occurred_at=envelope.occurred_at)
+        # a waiting event's effects commit when an arrival (or the sweep) releases it: its lag is observed then
+        waiting = intake.status == InboxStatus.WAITING
+        event_counted(intake.status, occurred_at=None if waiting else envelope.occurred_at)
+        for occurred_at in intake.released_occurred_at:
+            lag_observed(occurred_at)
         logger.debug("event taken in", extra={"event_type": envelope.event_type, "outcome": intake.status})
     return intake

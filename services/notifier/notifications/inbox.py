@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import groupby
 
 from django.conf import settings
@@ -63,8 +64,9 @@ def inbox_take_many(
     # In (aggregate, sequence) order: effects are written in that order, and two batches sharing events
     # meet on their aggregates' cursors (or, without ordering, their inbox keys) in the same order.
     ordered = sorted(firsts.values(), key=lambda p: (p.aggregate, p.envelope.sequence, str(p.envelope.event_id)))
+    released_occurred_at: dict[object, tuple[datetime, ...]] = {}
     if settings.NOTIFIER["ORDERING"]:
-        taken, statuses = _ordered_take(ordered, single_statement=single_statement)
+        taken, statuses, released_occurred_at = _ordered_take(ordered, single_statement=single_statement)
     else:
         writes = [(plan, None) for plan in ordered]
         taken = pg_writes(writes) if single_statement else orm_writes(writes)
@@ -79,7 +81,14 @@ def inbox_take_many(
             answered.add(event_id)
             status = statuses[event_id]
             _log_outcome(plan, status)
-            intakes.append(Intake(duplicate=False, status=status, delivery_ids=taken[event_id]))
+            intakes.append(
+                Intake(
+                    duplicate=False,
+                    status=status,
+                    delivery_ids=taken[event_id],
+                    released_occurred_at=released_occurred_at.get(event_id, ()),
+                )
+            )
         else:
             intakes.append(Intake(duplicate=True, delivery_ids=pending.get(event_id, ())))
     return intakes
@@ -109,38 +118,46 @@ _CHECKED_TRIES = 3
 @dataclass
 class _Order:
     """What a batch writes, decided on its aggregates' positions: rows and cursor moves, and which arrival
-    hands back each released event's deliveries."""
+    hands back each released event's deliveries (and when it occurred)."""
 
     writes: list[IntakeWrite] = field(default_factory=list)
     cursors: list[CursorMove] = field(default_factory=list)
     releaser: dict[object, object] = field(default_factory=dict)
+    occurred_at: dict[object, datetime] = field(default_factory=dict)
 
-    def settle(self, taken: dict[object, tuple[int, ...]]) -> None:
-        """Hand each released event's delivery ids to the arrival that released it."""
+    def settle(
+        self, taken: dict[object, tuple[int, ...]], released_occurred_at: dict[object, tuple[datetime, ...]]
+    ) -> None:
+        """Hand each released event's delivery ids, and when it occurred, to the arrival that released it."""
         for key, arrival in self.releaser.items():
-            released_ids = taken.pop(key, ())
+            if key not in taken:
+                continue  # not written: the cursor moved meanwhile
+            released_ids = taken.pop(key)
             if arrival in taken:
                 taken[arrival] += released_ids
+                released_occurred_at[arrival] = (*released_occurred_at.get(arrival, ()), self.occurred_at[key])
 
 
 def _ordered_take(
     plans: Sequence[IntakePlan], *, single_statement: bool
-) -> tuple[dict[object, tuple[int, ...]], dict[object, str]]:
+) -> tuple[dict[object, tuple[int, ...]], dict[object, str], dict[object, tuple[datetime, ...]]]:
     """Take ``plans`` (in aggregate and sequence order) in, each aggregate's in sequence order; see inbox_take_many.
 
     On PostgreSQL one statement decides and writes the plain cases (``order_statement``); the rest
     take two and no transaction: read the aggregates' positions, then write with checked cursor
     moves (``pg_writes_checked``). An aggregate whose cursor another intake moved in between is
     read and decided again, and after ``_CHECKED_TRIES`` locked instead. Returns the new event ids
-    with their delivery ids (an arrival that released waiting events carries their deliveries too)
-    and the inbox status each was written with.
+    with their delivery ids (an arrival that released waiting events carries their deliveries too),
+    the inbox status each was written with, and when the events each arrival released occurred.
     """
     taken: dict[object, tuple[int, ...]] = {}
     statuses: dict[object, str] = {}
+    released_occurred_at: dict[object, tuple[datetime, ...]] = {}
     pending = list(plans)
     if single_statement:
         plain = order_take_statement(pending)
         taken, statuses, pending = plain.taken, plain.statuses, plain.undecided
+        released_occurred_at = plain.released_occurred_at
     for _ in range(_CHECKED_TRIES if single_statement else 0):
         if not pending:
             break
@@ -149,19 +166,19 @@ def _ordered_take(
         order = _order(pending, positions)
         taken_now, moved = pg_writes_checked(order.writes, order.cursors) if order.writes else ({}, set())
         lost = {(move["t"], move["i"]) for move in order.cursors} - moved
-        order.settle(taken_now)
+        order.settle(taken_now, released_occurred_at)
         taken.update(taken_now)
         statuses.update((plan.envelope.event_id, plan.status) for plan, _ in order.writes if plan.aggregate not in lost)
         pending = [plan for plan in pending if plan.aggregate in lost]
     if not pending:
-        return taken, statuses
+        return taken, statuses, released_occurred_at
     with transaction.atomic():
         order = _order(pending, aggregates_lock(plan.aggregate for plan in pending))
         taken_now = (pg_writes if single_statement else orm_writes)(order.writes, order.cursors)
-    order.settle(taken_now)
+    order.settle(taken_now, released_occurred_at)
     taken.update(taken_now)
     statuses.update((plan.envelope.event_id, plan.status) for plan, _ in order.writes)
-    return taken, statuses
+    return taken, statuses, released_occurred_at
 
 
 def _order(plans: Sequence[IntakePlan], positions: dict[tuple[str, str], Position]) -> _Order:
@@ -190,8 +207,10 @@ def _order(plans: Sequence[IntakePlan], positions: dict[tuple[str, str], Positio
         for key in decision.run:
             if key in stored:
                 row = stored[key]
-                order.writes.append((intake_plan(envelope_read(row.raw)), row.id))
+                released = intake_plan(envelope_read(row.raw))
+                order.writes.append((released, row.id))
                 order.releaser[key] = first_applied
+                order.occurred_at[key] = released.envelope.occurred_at
             elif decision.fates[key] == LATE:
                 order.writes.append((intake_plan(by_key[key].reading, late=True), None))
             else:

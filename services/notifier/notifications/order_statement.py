@@ -12,20 +12,20 @@ still what it read (compare-and-set, in (type, id) order), writing only the aggr
 cursor moved: an intake that committed meanwhile changed ``applied`` or ``waiting``. An aggregate
 it did not decide (a late event, two events of one sequence, a waiting event without kept
 effects, a cursor that moved meanwhile) is left untouched, for ``inbox._ordered_take``'s general
-path. Every lookup is by a unique key or the waiting rows' index, one per row (``LIMIT 1`` and
-``OFFSET 0`` keep the planner from hashing whole tables, which a plan made on an empty inbox did).
+path. Every lookup is one index probe per row, as ``sequencing`` defines them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 
 from notifications.intake_writes import INBOX_ENVELOPE_FIELDS, PG_EVENT_COLUMNS, pg_params
 from notifications.plans import IntakePlan
-from notifications.sequencing import Aggregate
+from notifications.sequencing import CURSOR_OF, INBOX_HAS, WAITING_OF, Aggregate
 
 #: The inbox columns the statement writes from its input (the status and effects it decides).
 _COPIED = (*INBOX_ENVELOPE_FIELDS, "schema_version", "reason", "raw", "late")
@@ -38,21 +38,16 @@ WITH input AS (
         AS d(event_id uuid, channel text, target text, subject text, body text, ord integer)
 ), checked_in AS (
     SELECT input.*, k.found IS NOT NULL AS known FROM input
-    LEFT JOIN LATERAL (SELECT true AS found FROM notifier_inbox WHERE event_id = input.event_id LIMIT 1) k ON true
+    LEFT JOIN LATERAL ({INBOX_HAS.format(event_id="input.event_id")}) k ON true
 ), arrivals AS (
     SELECT * FROM checked_in WHERE NOT known
 ), cur AS (
     SELECT a.t, a.i, c.applied, c.waiting
     FROM (SELECT DISTINCT aggregate_type AS t, aggregate_id AS i FROM arrivals) a
-    LEFT JOIN LATERAL (
-        SELECT applied, waiting FROM notifier_aggregate WHERE aggregate_type = a.t AND aggregate_id = a.i LIMIT 1
-    ) c ON true
+    LEFT JOIN LATERAL ({CURSOR_OF.format(row="a")}) c ON true
 ), held AS (
     SELECT cur.t, cur.i, w.id, w.sequence AS s, w.event_type, w.effects FROM cur
-    CROSS JOIN LATERAL (
-        SELECT id, sequence, event_type, effects FROM notifier_inbox
-        WHERE cur.waiting > 0 AND status = 'waiting' AND aggregate_type = cur.t AND aggregate_id = cur.i OFFSET 0
-    ) w
+    CROSS JOIN LATERAL ({WAITING_OF.format(columns="id, sequence, event_type, effects", cursor="cur", row="cur")}) w
 ), pending AS (
     SELECT aggregate_type AS t, aggregate_id AS i, sequence AS s, false AS stored, true AS ok FROM arrivals
     UNION ALL
@@ -99,7 +94,7 @@ WITH input AS (
     WHERE w.id = ANY(ARRAY(
             SELECT h2.id FROM held h2 JOIN ok ON ok.t = h2.t AND ok.i = h2.i WHERE h2.s <= ok.applied
         )) AND h.id = w.id AND w.status = 'waiting'
-    RETURNING w.id, w.event_id, w.status, h.t, h.i
+    RETURNING w.id, w.event_id, w.status, w.occurred_at, h.t, h.i
 ), effects AS (
     SELECT ins.id, go.aggregate_type AS t, go.aggregate_id AS i, go.sequence AS s, go.event_id, go.event_type,
            go.notify, go.project_id, go.recipient, go.subject, go.body, NULL::jsonb AS kept
@@ -127,27 +122,28 @@ WITH input AS (
     RETURNING id, event_id
 )
 SELECT 'taken', ins.event_id, ins.status, array(SELECT d.id FROM deliveries d WHERE d.event_id = ins.id ORDER BY d.id),
-       NULL, NULL
+       NULL, NULL, NULL::timestamptz
 FROM inserted ins
 UNION ALL
 SELECT 'released', r.event_id, r.status, array(SELECT d.id FROM deliveries d WHERE d.event_id = r.id ORDER BY d.id),
-       r.t, r.i
+       r.t, r.i, r.occurred_at
 FROM released r
 UNION ALL
-SELECT 'known', event_id, NULL, NULL, NULL, NULL FROM checked_in WHERE known
+SELECT 'known', event_id, NULL, NULL, NULL, NULL, NULL FROM checked_in WHERE known
 UNION ALL
-SELECT 'decided', NULL, NULL, NULL, t, i FROM ok
+SELECT 'decided', NULL, NULL, NULL, t, i, NULL FROM ok
 """
 
 
 @dataclass
 class Taken:
     """What the statement did: new event ids with their status and delivery ids (released events'
-    deliveries handed to the arrival of their aggregate that released them), and the plans it left
-    to the general path (neither decided nor received before)."""
+    deliveries, and when they occurred, handed to the arrival of their aggregate that released them),
+    and the plans it left to the general path (neither decided nor received before)."""
 
     taken: dict[object, tuple[int, ...]] = field(default_factory=dict)
     statuses: dict[object, str] = field(default_factory=dict)
+    released_occurred_at: dict[object, tuple[datetime, ...]] = field(default_factory=dict)
     undecided: list[IntakePlan] = field(default_factory=list)
 
 
@@ -160,24 +156,25 @@ def order_take_statement(plans: Sequence[IntakePlan]) -> Taken:
     result = Taken()
     decided: set[Aggregate] = set()
     known: set[object] = set()
-    released: dict[Aggregate, list[int]] = {}
-    for kind, event_id, status, delivery_ids, aggregate_type, aggregate_id in rows:
+    released: dict[Aggregate, list[tuple[tuple[int, ...], datetime]]] = {}
+    for kind, event_id, status, delivery_ids, aggregate_type, aggregate_id, occurred_at in rows:
         if kind == "taken":
             result.taken[event_id] = tuple(delivery_ids)
             result.statuses[event_id] = status
         elif kind == "released":
-            released.setdefault((aggregate_type, aggregate_id), []).extend(delivery_ids)
+            released.setdefault((aggregate_type, aggregate_id), []).append((tuple(delivery_ids), occurred_at))
         elif kind == "known":
             known.add(event_id)
         else:
             decided.add((aggregate_type, aggregate_id))
     result.undecided = [p for p in plans if p.aggregate not in decided and p.envelope.event_id not in known]
-    for aggregate, delivery_ids in released.items():
+    for aggregate, releases in released.items():
         # a release needs an arrival that took effect: the first of its aggregate attempts them
         releaser = next(
             p.envelope.event_id
             for p in plans
             if p.aggregate == aggregate and result.statuses.get(p.envelope.event_id, "waiting") != "waiting"
         )
-        result.taken[releaser] += tuple(delivery_ids)
+        result.taken[releaser] += tuple(d for delivery_ids, _ in releases for d in delivery_ids)
+        result.released_occurred_at[releaser] = tuple(occurred_at for _, occurred_at in releases)
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -20,6 +21,8 @@ class Intake:
     duplicate: bool
     status: str = InboxStatus.PROCESSED.value
     delivery_ids: tuple[int, ...] = ()
+    #: When the waiting events this one released occurred (their effects committed with its own).
+    released_occurred_at: tuple[datetime, ...] = ()
 
     @property
     def ignored(self) -> bool:

@@ -46,27 +46,32 @@ class Position:
     seen: tuple[int, int] | None = None
 
 
-#: The cursors of a batch's aggregates with their waiting rows, as of one snapshot; no lock. Each cursor is
-#: found by its unique key (``LIMIT 1`` keeps the lookup per aggregate: as a join, the planner, expecting a
-#: hundred aggregates from the JSON, hashed the whole table), and the waiting rows only where the cursor
-#: counts some, through the partial index on waiting rows (``OFFSET 0`` keeps that lookup per aggregate too);
-#: then which of the batch's event ids the inbox has already, each looked up by its unique key (``= ANY``
-#: was planned as a sequential scan by a plan made while the inbox was nearly empty, and kept).
-_PG_READ = """
+#: The intake's lookups, each one index probe per row whatever the planner thinks of the tables' size (plans are
+#: kept, and one made while the inbox was nearly empty turned a join or ``= ANY`` into a sequential scan, slower
+#: with every row stored). An aggregate's cursor by its unique key, for ``{row}`` (with ``t`` and ``i``):
+CURSOR_OF = (
+    "SELECT applied, waiting FROM notifier_aggregate WHERE aggregate_type = {row}.t AND aggregate_id = {row}.i LIMIT 1"
+)
+#: Its waiting rows' ``{columns}``, through the partial index on waiting rows, only where its cursor ``{cursor}``
+#: counts some (``OFFSET 0`` keeps the lookup per aggregate):
+WAITING_OF = (
+    "SELECT {columns} FROM notifier_inbox WHERE {cursor}.waiting > 0 AND status = 'waiting' "
+    "AND aggregate_type = {row}.t AND aggregate_id = {row}.i OFFSET 0"
+)
+#: Whether the inbox has the event id ``{event_id}`` already, by its unique key:
+INBOX_HAS = "SELECT true AS found FROM notifier_inbox WHERE event_id = {event_id} LIMIT 1"
+
+#: The cursors of a batch's aggregates with their waiting rows, as of one snapshot, no lock; then which of the
+#: batch's event ids the inbox has already.
+_PG_READ = f"""
 SELECT wanted.t, wanted.i, c.applied, c.waiting, w.id, w.event_id, w.sequence, w.raw::text
 FROM json_to_recordset(%s::json) AS wanted(t text, i text)
-CROSS JOIN LATERAL (
-    SELECT applied, waiting FROM notifier_aggregate
-    WHERE aggregate_type = wanted.t AND aggregate_id = wanted.i LIMIT 1
-) c
-LEFT JOIN LATERAL (
-    SELECT id, event_id, sequence, raw FROM notifier_inbox
-    WHERE c.waiting > 0 AND status = 'waiting' AND aggregate_type = wanted.t AND aggregate_id = wanted.i OFFSET 0
-) w ON true
+CROSS JOIN LATERAL ({CURSOR_OF.format(row="wanted")}) c
+LEFT JOIN LATERAL ({WAITING_OF.format(columns="id, event_id, sequence, raw", cursor="c", row="wanted")}) w ON true
 UNION ALL
-SELECT NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint, k.event_id, NULL::integer, NULL::text
-FROM json_array_elements_text(%s::json) AS arriving(event_id)
-CROSS JOIN LATERAL (SELECT event_id FROM notifier_inbox WHERE event_id = arriving.event_id::uuid LIMIT 1) k
+SELECT NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint, arriving.event_id, NULL::integer, NULL::text
+FROM (SELECT event_id::uuid FROM json_array_elements_text(%s::json) AS t(event_id)) arriving
+CROSS JOIN LATERAL ({INBOX_HAS.format(event_id="arriving.event_id")}) k
 """
 
 

@@ -20,6 +20,7 @@ from notifications.models import AggregateCursor, InboxEvent, InboxStatus
 from notifications.ordering import order_expire
 from notifications.plans import intake_plan
 from notifications.sequencing import gaps_open
+from notifications.worker_metrics import lag_observed
 
 #: Aggregates looked at per pass.
 SWEEP_AGGREGATES = 200
@@ -74,3 +75,5 @@ def _aggregate_sweep(aggregate: tuple[str, str], cutoff: datetime, swept: Swept)
         taken = take_writes(writes, [{"t": kind, "i": key, "applied": applied, "waiting": len(rows)}])
         swept.released += len(writes)
         swept.delivery_ids += [delivery for ids in taken.values() for delivery in ids]
+    for plan, _ in writes:  # their effects committed just now
+        lag_observed(plan.envelope.occurred_at)

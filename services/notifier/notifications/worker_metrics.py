@@ -47,7 +47,12 @@ def event_counted(outcome: str, *, occurred_at: Any = None) -> None:
     """Count one handled message; with ``occurred_at``, observe its end-to-end lag too."""
     EVENTS.labels(outcome).inc()
     if occurred_at is not None:
-        LAG.observe(max(0.0, time.time() - occurred_at.timestamp()))
+        lag_observed(occurred_at)
+
+
+def lag_observed(occurred_at: Any) -> None:
+    """Observe the end-to-end lag of an event that occurred at ``occurred_at`` and whose effects just committed."""
+    LAG.observe(max(0.0, time.time() - occurred_at.timestamp()))
 
 
 def metrics_port() -> int:
