@@ -186,18 +186,14 @@ def pg_params(writes: Sequence[IntakeWrite], gated: Collection[object] = ()) -> 
     events = []
     deliveries = []
     for index, (plan, released_id) in enumerate(writes):
-        envelope, notice = plan.envelope, plan.notice
+        envelope = plan.envelope
         events.append(
             {
                 **_inbox_values(plan),
                 "ord": index,
                 "released_id": released_id,
                 "gate": plan.aggregate in gated,
-                "notify": notice is not None,
-                "project_id": notice.project_id if notice else 0,
-                "recipient": notice.recipient if notice else "",
-                "subject": notice.subject if notice else "",
-                "body": notice.body if notice else "",
+                **plan.notice_fields(),
             }
         )
         deliveries += [

@@ -54,17 +54,23 @@ class IntakePlan:
         keeping its effects (``InboxEvent.effects``)."""
         return IntakePlan(self.reading, InboxStatus.WAITING.value, None, [], held=self.effects())
 
-    def effects(self) -> dict[str, Any]:
-        """What taking this plan in writes besides the inbox row, as JSON: the inbox status, the in-app
-        notice (``notify``) and the deliveries, in order."""
+    def notice_fields(self) -> dict[str, Any]:
+        """The in-app notice as the intake's statements write it: ``notify`` whether there is one, and its fields."""
         notice = self.notice
         return {
-            "status": self.status,
             "notify": notice is not None,
             "project_id": notice.project_id if notice else 0,
             "recipient": notice.recipient if notice else "",
             "subject": notice.subject if notice else "",
             "body": notice.body if notice else "",
+        }
+
+    def effects(self) -> dict[str, Any]:
+        """What taking this plan in writes besides the inbox row, as JSON: the inbox status, the in-app
+        notice (``notice_fields``) and the deliveries, in order."""
+        return {
+            "status": self.status,
+            **self.notice_fields(),
             "deliveries": [
                 {"channel": d.channel, "target": d.target, "subject": d.subject, "body": d.body, "ord": n}
                 for n, d in enumerate(self.deliveries)
