@@ -45,9 +45,11 @@ def inbox_take_many(
     the arrival that released them) or when its wait is over (``notifications.sweep``); one whose
     sequence the aggregate has passed takes effect marked late, closing the gap it fills.
 
-    All of it is one transaction: on PostgreSQL a statement to lock the aggregates and one
-    (data-modifying CTEs) to write, elsewhere or with ``single_statement=False`` through the ORM.
-    Returns one Intake per reading, in order; an event received before, or earlier in the same
+    An event's inbox row and everything it causes commit together: on PostgreSQL in one autocommit
+    statement per batch (with ordering, ``order_statement`` for the plain cases and, for the rest, a
+    read and a checked write, see ``_ordered_take``), elsewhere or with ``single_statement=False``
+    in one ORM transaction. Returns one Intake per reading, in order (an arrival that released
+    waiting events says when they occurred); an event received before, or earlier in the same
     call, is a duplicate and adds nothing, but a redelivery gets back the deliveries a crashed
     first try left pending. An Envelope stands for its own current reading (``reading_of``).
     """
