@@ -125,19 +125,20 @@ class _Order:
     writes: list[IntakeWrite] = field(default_factory=list)
     cursors: list[CursorMove] = field(default_factory=list)
     releaser: dict[object, object] = field(default_factory=dict)
-    occurred_at: dict[object, datetime] = field(default_factory=dict)
 
     def settle(
         self, taken: dict[object, tuple[int, ...]], released_occurred_at: dict[object, tuple[datetime, ...]]
     ) -> None:
         """Hand each released event's delivery ids, and when it occurred, to the arrival that released it."""
+        released = {plan.envelope.event_id: plan for plan, row_id in self.writes if row_id is not None}
         for key, arrival in self.releaser.items():
             if key not in taken:
                 continue  # not written: the cursor moved meanwhile
             released_ids = taken.pop(key)
             if arrival in taken:
                 taken[arrival] += released_ids
-                released_occurred_at[arrival] = (*released_occurred_at.get(arrival, ()), self.occurred_at[key])
+                occurred_at = released[key].envelope.occurred_at
+                released_occurred_at[arrival] = (*released_occurred_at.get(arrival, ()), occurred_at)
 
 
 def _ordered_take(
@@ -209,10 +210,8 @@ def _order(plans: Sequence[IntakePlan], positions: dict[tuple[str, str], Positio
         for key in decision.run:
             if key in stored:
                 row = stored[key]
-                released = intake_plan(envelope_read(row.raw))
-                order.writes.append((released, row.id))
+                order.writes.append((intake_plan(envelope_read(row.raw)), row.id))
                 order.releaser[key] = first_applied
-                order.occurred_at[key] = released.envelope.occurred_at
             elif decision.fates[key] == LATE:
                 order.writes.append((intake_plan(by_key[key].reading, late=True), None))
             else:
