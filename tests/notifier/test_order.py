@@ -184,7 +184,7 @@ def interleaved(monkeypatch, intakes: list) -> list[str]:
     paths taken ("read" or "lock"), in order. (The one statement of the plain cases reads and moves the
     cursor in one snapshot: its races are the concurrent test's.)"""
     from notifications import inbox
-    from notifications.order_statement import Taken
+    from notifications.plans import Taken
 
     monkeypatch.setattr(inbox, "order_take_statement", lambda plans: Taken(undecided=list(plans)))
 

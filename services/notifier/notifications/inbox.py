@@ -4,9 +4,8 @@ creates, in one transaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import groupby
 
 from django.conf import settings
@@ -18,7 +17,7 @@ from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
 from notifications.order_statement import order_take_statement
 from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
-from notifications.plans import Intake, IntakePlan, intake_plan, reading_of
+from notifications.plans import Intake, IntakePlan, Taken, intake_plan, reading_of
 from notifications.sequencing import Position, aggregates_lock, aggregates_read
 
 logger = logging.getLogger(__name__)
@@ -66,13 +65,15 @@ def inbox_take_many(
     # In (aggregate, sequence) order: effects are written in that order, and two batches sharing events
     # meet on their aggregates' cursors (or, without ordering, their inbox keys) in the same order.
     ordered = sorted(firsts.values(), key=lambda p: (p.aggregate, p.envelope.sequence, str(p.envelope.event_id)))
-    released_occurred_at: dict[object, tuple[datetime, ...]] = {}
     if settings.NOTIFIER["ORDERING"]:
-        taken, statuses, released_occurred_at = _ordered_take(ordered, single_statement=single_statement)
+        result = _ordered_take(ordered, single_statement=single_statement)
     else:
         writes = [(plan, None) for plan in ordered]
-        taken = pg_writes(writes) if single_statement else orm_writes(writes)
-        statuses = {plan.envelope.event_id: plan.status for plan in ordered}
+        result = Taken(
+            taken=pg_writes(writes) if single_statement else orm_writes(writes),
+            statuses={plan.envelope.event_id: plan.status for plan in ordered},
+        )
+    taken, statuses, released_occurred_at = result.taken, result.statuses, result.released_occurred_at
     redelivered = [p.envelope.event_id for p in ordered if p.envelope.event_id not in taken and p.deliveries]
     pending = _pending_deliveries(redelivered) if redelivered else {}
     intakes = []
@@ -126,10 +127,10 @@ class _Order:
     cursors: list[CursorMove] = field(default_factory=list)
     releaser: dict[object, object] = field(default_factory=dict)
 
-    def settle(
-        self, taken: dict[object, tuple[int, ...]], released_occurred_at: dict[object, tuple[datetime, ...]]
-    ) -> None:
-        """Hand each released event's delivery ids, and when it occurred, to the arrival that released it."""
+    def settle(self, taken: dict[object, tuple[int, ...]], into: Taken, lost: Collection[object] = ()) -> None:
+        """Add what ``taken`` (the event ids these writes wrote, with their delivery ids) did to ``into``, leaving out
+        the aggregates in ``lost`` (their cursors moved meanwhile): each released event's delivery ids, and when it
+        occurred, go to the arrival that released it."""
         released = {plan.envelope.event_id: plan for plan, row_id in self.writes if row_id is not None}
         for key, arrival in self.releaser.items():
             if key not in taken:
@@ -138,12 +139,14 @@ class _Order:
             if arrival in taken:
                 taken[arrival] += released_ids
                 occurred_at = released[key].envelope.occurred_at
-                released_occurred_at[arrival] = (*released_occurred_at.get(arrival, ()), occurred_at)
+                into.released_occurred_at[arrival] = (*into.released_occurred_at.get(arrival, ()), occurred_at)
+        into.taken.update(taken)
+        into.statuses.update(
+            (plan.envelope.event_id, plan.status) for plan, _ in self.writes if plan.aggregate not in lost
+        )
 
 
-def _ordered_take(
-    plans: Sequence[IntakePlan], *, single_statement: bool
-) -> tuple[dict[object, tuple[int, ...]], dict[object, str], dict[object, tuple[datetime, ...]]]:
+def _ordered_take(plans: Sequence[IntakePlan], *, single_statement: bool) -> Taken:
     """Take ``plans`` (in aggregate and sequence order) in, each aggregate's in sequence order; see inbox_take_many.
 
     On PostgreSQL one statement decides and writes the plain cases (``order_statement``); the rest
@@ -153,35 +156,27 @@ def _ordered_take(
     with their delivery ids (an arrival that released waiting events carries their deliveries too),
     the inbox status each was written with, and when the events each arrival released occurred.
     """
-    taken: dict[object, tuple[int, ...]] = {}
-    statuses: dict[object, str] = {}
-    released_occurred_at: dict[object, tuple[datetime, ...]] = {}
+    result = Taken()
     pending = list(plans)
     if single_statement:
-        plain = order_take_statement(pending)
-        taken, statuses, pending = plain.taken, plain.statuses, plain.undecided
-        released_occurred_at = plain.released_occurred_at
+        result = order_take_statement(pending)
+        pending = result.undecided
     for _ in range(_CHECKED_TRIES if single_statement else 0):
         if not pending:
             break
         positions, known = aggregates_read((p.aggregate for p in pending), (p.envelope.event_id for p in pending))
         pending = [plan for plan in pending if plan.envelope.event_id not in known]  # received before: duplicates
         order = _order(pending, positions)
-        taken_now, moved = pg_writes_checked(order.writes, order.cursors) if order.writes else ({}, set())
+        taken, moved = pg_writes_checked(order.writes, order.cursors) if order.writes else ({}, set())
         lost = {(move["t"], move["i"]) for move in order.cursors} - moved
-        order.settle(taken_now, released_occurred_at)
-        taken.update(taken_now)
-        statuses.update((plan.envelope.event_id, plan.status) for plan, _ in order.writes if plan.aggregate not in lost)
+        order.settle(taken, result, lost)
         pending = [plan for plan in pending if plan.aggregate in lost]
-    if not pending:
-        return taken, statuses, released_occurred_at
-    with transaction.atomic():
-        order = _order(pending, aggregates_lock(plan.aggregate for plan in pending))
-        taken_now = (pg_writes if single_statement else orm_writes)(order.writes, order.cursors)
-    order.settle(taken_now, released_occurred_at)
-    taken.update(taken_now)
-    statuses.update((plan.envelope.event_id, plan.status) for plan, _ in order.writes)
-    return taken, statuses, released_occurred_at
+    if pending:
+        with transaction.atomic():
+            order = _order(pending, aggregates_lock(plan.aggregate for plan in pending))
+            taken = (pg_writes if single_statement else orm_writes)(order.writes, order.cursors)
+        order.settle(taken, result)
+    return result
 
 
 def _order(plans: Sequence[IntakePlan], positions: dict[tuple[str, str], Position]) -> _Order:

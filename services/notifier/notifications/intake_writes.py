@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from notifications.models import AggregateCursor, Channel, InboxEvent, Notification
 from notifications.plans import IntakePlan
-from notifications.sequencing import gaps_close
+from notifications.sequencing import CURSORS_MOVE_CHECKED, gaps_close
 
 #: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
 #: the one list both intake paths (and the JSON the single statement is sent) are built from.
@@ -84,23 +84,11 @@ _PG_INPUT = f"""
 WITH input AS (
     SELECT * FROM json_to_recordset(%(events)s::json) AS t({PG_EVENT_COLUMNS})
 )"""
-#: Checked cursor moves (``pg_writes_checked``): each cursor moves only if it is still what the intake
-#: read (a new one only if none was made meanwhile), in (type, id) order so that two statements never
-#: wait on each other in a cycle; ``ok`` holds those that moved. Every change to an aggregate's
-#: waiting rows changes its ``applied`` or its ``waiting``, and neither ever goes back to an earlier
-#: pair, so an unchanged pair means nothing the intake decided on has changed.
-_PG_CHECKED = """, moves AS (
-    SELECT * FROM json_to_recordset(%(cursors)s::json)
-        AS v(t text, i text, applied integer, waiting integer, seen integer[])
-), ok AS (
-    INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
-    SELECT t, i, applied, waiting, 0, now() FROM moves ORDER BY t, i
-    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-        SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
-        WHERE ARRAY[c.applied, c.waiting] = (
-            SELECT m.seen FROM moves m WHERE m.t = c.aggregate_type AND m.i = c.aggregate_id
-        )
-    RETURNING aggregate_type AS t, aggregate_id AS i
+#: Checked cursor moves (``pg_writes_checked``, see ``CURSORS_MOVE_CHECKED``); ``ok`` holds those that moved.
+_PG_CHECKED = f""", moves AS (
+    SELECT t, i, applied, waiting, seen[1] AS seen_applied, seen[2] AS seen_waiting
+    FROM json_to_recordset(%(cursors)s::json) AS v(t text, i text, applied integer, waiting integer, seen integer[])
+), ok AS ({CURSORS_MOVE_CHECKED.format(moves="moves")}
 )"""
 #: What a checked statement writes of an event: all of an aggregate whose cursor moved, nothing of one
 #: whose cursor it could not move (``gate``: the event's aggregate has a cursor move).

@@ -18,14 +18,13 @@ path. Every lookup is one index probe per row, as ``sequencing`` defines them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
 
 from notifications.intake_writes import INBOX_ENVELOPE_FIELDS, PG_EVENT_COLUMNS, pg_params
-from notifications.plans import IntakePlan
-from notifications.sequencing import CURSOR_OF, INBOX_HAS, WAITING_OF, Aggregate
+from notifications.plans import IntakePlan, Taken
+from notifications.sequencing import CURSOR_OF, CURSORS_MOVE_CHECKED, INBOX_HAS, WAITING_OF, Aggregate
 
 #: The inbox columns the statement writes from its input (the status and effects it decides).
 _COPIED = (*INBOX_ENVELOPE_FIELDS, "schema_version", "reason", "raw", "late")
@@ -53,24 +52,18 @@ WITH input AS (
     UNION ALL
     SELECT t, i, s, true, effects IS NOT NULL FROM held
 ), decided AS (
-    -- sorted by sequence, the run after the cursor is where s - rank equals it
-    SELECT p.t, p.i, cur.applied AS seen_applied, cur.waiting AS seen_waiting,
-           coalesce(cur.applied, 0) AS applied, count(*) AS n,
-           count(*) FILTER (WHERE p.offset_ = coalesce(cur.applied, 0)) AS run
-    FROM (SELECT *, s - row_number() OVER (PARTITION BY t, i ORDER BY s) AS offset_ FROM pending) p
-    JOIN cur ON cur.t = p.t AND cur.i = p.i
-    GROUP BY p.t, p.i, cur.applied, cur.waiting
-    HAVING count(DISTINCT p.s) = count(*) AND bool_and(p.ok) AND min(p.s) > coalesce(cur.applied, 0)
-        AND count(*) FILTER (WHERE p.stored) = coalesce(cur.waiting, 0)
-), ok AS (
-    INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
-    SELECT t, i, applied + run, n - run, 0, now() FROM decided ORDER BY t, i
-    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-        SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
-        WHERE (c.applied, c.waiting) = (
-            SELECT d.seen_applied, d.seen_waiting FROM decided d WHERE d.t = c.aggregate_type AND d.i = c.aggregate_id
-        )
-    RETURNING aggregate_type AS t, aggregate_id AS i, applied
+    -- sorted by sequence, the run after the cursor is where s - rank equals it; the rest waits
+    SELECT t, i, seen_applied, seen_waiting, applied + run AS applied, n - run AS waiting FROM (
+        SELECT p.t, p.i, cur.applied AS seen_applied, cur.waiting AS seen_waiting,
+               coalesce(cur.applied, 0) AS applied, count(*) AS n,
+               count(*) FILTER (WHERE p.offset_ = coalesce(cur.applied, 0)) AS run
+        FROM (SELECT *, s - row_number() OVER (PARTITION BY t, i ORDER BY s) AS offset_ FROM pending) p
+        JOIN cur ON cur.t = p.t AND cur.i = p.i
+        GROUP BY p.t, p.i, cur.applied, cur.waiting
+        HAVING count(DISTINCT p.s) = count(*) AND bool_and(p.ok) AND min(p.s) > coalesce(cur.applied, 0)
+            AND count(*) FILTER (WHERE p.stored) = coalesce(cur.waiting, 0)
+    ) runs
+), ok AS ({CURSORS_MOVE_CHECKED.format(moves="decided")}
 ), go AS (
     SELECT a.*, a.sequence <= ok.applied AS applies
     FROM arrivals a JOIN ok ON ok.t = a.aggregate_type AND ok.i = a.aggregate_id
@@ -133,18 +126,6 @@ SELECT 'known', event_id, NULL, NULL, NULL, NULL, NULL FROM checked_in WHERE kno
 UNION ALL
 SELECT 'decided', NULL, NULL, NULL, t, i, NULL FROM ok
 """
-
-
-@dataclass
-class Taken:
-    """What the statement did: new event ids with their status and delivery ids (released events'
-    deliveries, and when they occurred, handed to the arrival of their aggregate that released them),
-    and the plans it left to the general path (neither decided nor received before)."""
-
-    taken: dict[object, tuple[int, ...]] = field(default_factory=dict)
-    statuses: dict[object, str] = field(default_factory=dict)
-    released_occurred_at: dict[object, tuple[datetime, ...]] = field(default_factory=dict)
-    undecided: list[IntakePlan] = field(default_factory=list)
 
 
 def order_take_statement(plans: Sequence[IntakePlan]) -> Taken:

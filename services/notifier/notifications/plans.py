@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -131,3 +131,15 @@ def intake_plan(reading: EventReading, *, late: bool = False) -> IntakePlan:
             for url in notice.webhooks
         ]
     return IntakePlan(reading, InboxStatus.PROCESSED.value, notice, deliveries, late=late)
+
+
+@dataclass
+class Taken:
+    """What taking a batch in did: new event ids with their status and delivery ids (released events'
+    deliveries, and when they occurred, handed to the arrival of their aggregate that released them),
+    and the plans ``order_statement`` left to the general path (neither decided nor received before)."""
+
+    taken: dict[object, tuple[int, ...]] = field(default_factory=dict)
+    statuses: dict[object, str] = field(default_factory=dict)
+    released_occurred_at: dict[object, tuple[datetime, ...]] = field(default_factory=dict)
+    undecided: list[IntakePlan] = field(default_factory=list)

@@ -61,6 +61,21 @@ WAITING_OF = (
 #: Whether the inbox has the event id ``{event_id}`` already, by its unique key:
 INBOX_HAS = "SELECT true AS found FROM notifier_inbox WHERE event_id = {event_id} LIMIT 1"
 
+#: Moves the cursors ``{moves}`` give (``t``, ``i``, the new ``applied`` and ``waiting``, and the pair the intake read,
+#: ``seen_applied`` and ``seen_waiting``, NULL where there was no cursor) each only if it is still that pair (a new one
+#: only if none was made meanwhile), in (type, id) order so that two statements never wait on each other in a cycle;
+#: answers those that moved. Every change to an aggregate's waiting rows changes its ``applied`` or its ``waiting``,
+#: and neither ever goes back to an earlier pair, so an unchanged pair means nothing the intake decided on has changed.
+CURSORS_MOVE_CHECKED = """
+    INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
+    SELECT t, i, applied, waiting, 0, now() FROM {moves} ORDER BY t, i
+    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+        SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
+        WHERE (c.applied, c.waiting) = (
+            SELECT m.seen_applied, m.seen_waiting FROM {moves} m WHERE m.t = c.aggregate_type AND m.i = c.aggregate_id
+        )
+    RETURNING aggregate_type AS t, aggregate_id AS i, applied"""
+
 #: The cursors of a batch's aggregates with their waiting rows, as of one snapshot, no lock; then which of the
 #: batch's event ids the inbox has already.
 _PG_READ = f"""
