@@ -25,10 +25,12 @@ FORMATS = ("json", "plain")
 
 
 class WorkContextFilter(logging.Filter):
-    """Adds the ids of the work in progress to each record (those that are known)."""
+    """Adds the ids of the work in progress to each record (those that are known); a record about a request
+    logged after its work ended (Django's ``django.request``) takes the correlation id the request kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        ids = {"event_id": event_id_get(), "correlation_id": correlation_id_get(), "trace_id": trace_id_get()}
+        correlation_id = correlation_id_get() or getattr(getattr(record, "request", None), "correlation_id", None)
+        ids = {"event_id": event_id_get(), "correlation_id": correlation_id, "trace_id": trace_id_get()}
         current = trace_ids_current()
         if current is not None:
             ids["trace_id"], ids["span_id"] = current

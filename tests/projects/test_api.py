@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from rest_framework.test import APIClient
 
+from codegen_telemetry.logs import WorkContextFilter
 from outbox.models import OutboxEvent
 from projects.models import GeneratedProject, Project
 from tests.projects.conftest import client_for
@@ -249,6 +252,20 @@ def test_malformed_correlation_id_is_replaced(api, project):
     )
     assert response["X-Correlation-ID"] != "bad id\t<script>"
     assert OutboxEvent.objects.get().headers["correlation_id"] == response["X-Correlation-ID"]
+
+
+def test_a_refused_request_is_logged_with_its_correlation_id(api, caplog):
+    # Django logs the 4xx after every middleware has returned: the line must still carry the request's id
+    logger = logging.getLogger("django.request")
+    logger.addHandler(caplog.handler)
+    try:
+        response = api.post("/api/v1/generated-projects/", {}, format="json", HTTP_X_CORRELATION_ID="trace-43")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert response.status_code == 400
+    record = next(record for record in caplog.records if record.name == "django.request")
+    WorkContextFilter().filter(record)
+    assert record.correlation_id == "trace-43"
 
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

@@ -41,6 +41,9 @@ class CorrelationIdMiddleware:
         incoming = request.headers.get(CORRELATION_HEADER, "")
         value = incoming if _VALID.match(incoming) else str(uuid.uuid4())
         token = correlation_id_set(value)
+        # Django logs a 4xx or 5xx response (``django.request``) after every middleware has returned: the line
+        # takes the id from the request (``codegen_telemetry.WorkContextFilter``).
+        request.correlation_id = value  # type: ignore[attr-defined]
         trace_token = _traceparent.set(traceparent_parse(request.headers.get(TRACEPARENT_HEADER)))
         try:
             response = self.get_response(request)
