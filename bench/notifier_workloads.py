@@ -15,12 +15,14 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import dramatiq
 import psycopg
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from bench.cpu import machine_busy_seconds
 from bench.harness import Measurement
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, Envelope, enqueue_script_args, envelope_to_builtins
 
@@ -161,17 +163,25 @@ SELECT count(*) FROM (
 """
 
 
+class Drain(NamedTuple):
+    """How a drain went: events/s, and the machine's CPU per event (µs) spent by everything but this process."""
+
+    rate: float
+    cpu_per_event: float
+
+
 def _consume_rate(  # type: ignore[no-untyped-def]
     postgres, redis_url: str, module: str, messages, processes: int, threads: int, **env: str
-) -> float:
-    """Events/s of ``module``'s workers draining ``messages`` from a fresh queue into a fresh database;
-    for the notifier, also checks that every event had exactly one effect and, with ordering on, that
-    every aggregate's effects came in sequence order with no gap and nothing left waiting."""
+) -> Drain:
+    """Events/s of ``module``'s workers draining ``messages`` from a fresh queue into a fresh database, and the
+    CPU it cost (workers, PostgreSQL, Redis: the machine's busy time less this process's own); for the
+    notifier, also checks that every event had exactly one effect and, with ordering on, that every
+    aggregate's effects came in sequence order with no gap and nothing left waiting."""
     client = redis.Redis.from_url(redis_url)
     client.flushall()
     database_url = notifier_database(postgres, redis_url)
     worker = start_workers(module, {**notifier_env(database_url, redis_url), **env}, processes, threads)
-    start = time.perf_counter()
+    start, busy, own = time.perf_counter(), machine_busy_seconds(), time.process_time()
     _enqueue_all(redis_url, messages)
     deadline = time.monotonic() + 600
     while not _drained(client):
@@ -180,6 +190,7 @@ def _consume_rate(  # type: ignore[no-untyped-def]
             raise RuntimeError(f"{module} did not drain {len(messages)} messages in 600 s")
         time.sleep(0.01)
     rate = len(messages) / (time.perf_counter() - start)
+    cpu = (machine_busy_seconds() - busy) - (time.process_time() - own)
     client.close()
     stop_workers(worker)
     if module == "notifications.worker":
@@ -195,7 +206,7 @@ def _consume_rate(  # type: ignore[no-untyped-def]
         assert inbox == unique == notifications == distinct, (inbox, unique, notifications, distinct)
         if env.get("NOTIFIER_ORDERING", "true") == "true":
             assert (gaps, waiting, disorder) == (0, 0, 0), (gaps, waiting, disorder)
-    return rate
+    return Drain(rate, cpu / len(messages) * 1e6)
 
 
 def consume_measurements(
@@ -211,11 +222,15 @@ def consume_measurements(
         "unordered": ("notifications.worker", {"NOTIFIER_ORDERING": "false"}),
     }
     rates: dict[str, list[float]] = {name: [] for name in sides}
+    cpu: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(rounds):
         for name, (module, env) in sides.items():
-            rates[name].append(_consume_rate(postgres, redis_url, module, messages, processes, threads, **env))
+            drain = _consume_rate(postgres, redis_url, module, messages, processes, threads, **env)
+            rates[name].append(drain.rate)
+            cpu[name].append(drain.cpu_per_event)
     noop, ordered = statistics.median(rates["noop"]), statistics.median(rates["ordered"])
     ratios = [o / u for o, u in zip(rates["ordered"], rates["unordered"], strict=True)]
+    cpu_ratios = [u / o for o, u in zip(cpu["ordered"], cpu["unordered"], strict=True)]
     note = (
         f"{count:,} messages, 10% redelivered duplicates, 10% of events out of order within their aggregate, "
         f"{processes} processes × {threads} threads"
@@ -239,6 +254,15 @@ def consume_measurements(
             (">=", 0.9),
             f"ordering on vs off, same messages, paired by round: {samples(ratios, 3)}; "
             f"off: {samples(rates['unordered'])}",
+        ),
+        Measurement(
+            "notifier_ordering_cpu_cost",
+            statistics.median(cpu_ratios),
+            "× (off / on)",
+            None,
+            f"CPU per event with ordering off over on (the machine's busy time, less the hypervisor's steal and the "
+            f"bench's own: workers, PostgreSQL, Redis), paired by round: "
+            f"{samples(cpu_ratios, 3)}; on: {samples(cpu['ordered'])} µs; off: {samples(cpu['unordered'])} µs",
         ),
         Measurement("noop_actor_consume_rate", noop, "events/s", None, f"{note}; {samples(rates['noop'])}"),
         Measurement("notifier_vs_noop_ratio", ordered / noop, "×", None, "medians, same queue, alternating rounds"),

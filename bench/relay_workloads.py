@@ -19,6 +19,7 @@ from pathlib import Path
 import msgspec
 import redis
 
+from bench.cpu import process_cpu_seconds
 from bench.harness import Measurement, Workload
 
 REPO = Path(__file__).resolve().parent.parent
@@ -345,12 +346,6 @@ def latency_measurements(database_url: str, redis_url: str, seconds: float, rate
     return results
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def scale_measurements(database_url: str, redis_url: str, count: int) -> list[Measurement]:
     """Throughput and relay CPU per event with 1, 2 and 4 relay processes draining ``count`` rows.
 
@@ -361,13 +356,13 @@ def scale_measurements(database_url: str, redis_url: str, count: int) -> list[Me
         table_reset(redis_url)
         relays = _start_relays(n, _env(database_url, redis_url, OUTBOX_BATCH_SIZE="500"))
         time.sleep(3.0)  # all up and idle
-        before = sum(_cpu_seconds(p.pid) for p in relays)
+        before = sum(process_cpu_seconds(p.pid) for p in relays)
         start = time.perf_counter()
         rows_insert(count)  # one commit: the NOTIFY wakes every relay at once
         while _pending():
             time.sleep(0.02)
         elapsed = time.perf_counter() - start
-        cpu = sum(_cpu_seconds(p.pid) for p in relays) - before
+        cpu = sum(process_cpu_seconds(p.pid) for p in relays) - before
         _stop(relays)
         note = f"{count:,} rows inserted in one transaction, then drained"
         results.append(Measurement(f"scale_{n}_relays_throughput", count / elapsed, "events/s", None, note))

@@ -150,7 +150,7 @@ def consume_measurements(
     for _ in range(rounds):
         for side in ("off", "on"):
             env = {"OTEL_SERVICE_NAME": "bench-notifier-worker", **receiver_env} if side == "on" else {}
-            rates[side].append(_consume_rate(postgres, redis_url, "notifications.worker", messages, 2, 16, **env))
+            rates[side].append(_consume_rate(postgres, redis_url, "notifications.worker", messages, 2, 16, **env).rate)
     ratios = [on / off for off, on in zip(rates["off"], rates["on"], strict=True)]
 
     def samples(values: list[float], digits: int = 0) -> str:
