@@ -26,6 +26,21 @@ def correlation_id_reset(token: Token[str | None]) -> None:
     _correlation_id.reset(token)
 
 
+#: Where a request keeps its correlation id (``correlation_id_keep``).
+_REQUEST_ATTRIBUTE = "correlation_id"
+
+
+def correlation_id_keep(request: object, value: str) -> None:
+    """Keep ``value`` on ``request`` for the lines logged about it after its work ended (Django's
+    ``django.request``, written after every middleware has returned)."""
+    setattr(request, _REQUEST_ATTRIBUTE, value)
+
+
+def correlation_id_of(request: object) -> str | None:
+    """The correlation id ``correlation_id_keep`` kept on ``request``, if any."""
+    return getattr(request, _REQUEST_ATTRIBUTE, None)
+
+
 def event_id_get() -> str | None:
     """Return the id of the event being handled, if any."""
     return _event_id.get()

@@ -15,7 +15,7 @@ from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from codegen_config.env import env_str
-from codegen_telemetry.context import correlation_id_get, event_id_get, trace_id_get
+from codegen_telemetry.context import correlation_id_get, correlation_id_of, event_id_get, trace_id_get
 from codegen_telemetry.tracing import trace_ids_current
 
 #: The ids ``WorkContextFilter`` adds to every record, in the order lines show them.
@@ -29,7 +29,7 @@ class WorkContextFilter(logging.Filter):
     logged after its work ended (Django's ``django.request``) takes the correlation id the request kept."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        correlation_id = correlation_id_get() or getattr(getattr(record, "request", None), "correlation_id", None)
+        correlation_id = correlation_id_get() or correlation_id_of(getattr(record, "request", None))
         ids = {"event_id": event_id_get(), "correlation_id": correlation_id, "trace_id": trace_id_get()}
         current = trace_ids_current()
         if current is not None:

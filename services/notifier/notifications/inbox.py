@@ -152,9 +152,10 @@ def _ordered_take(plans: Sequence[IntakePlan], *, single_statement: bool) -> Tak
     On PostgreSQL one statement decides and writes the plain cases (``order_statement``); the rest
     take two and no transaction: read the aggregates' positions, then write with checked cursor
     moves (``pg_writes_checked``). An aggregate whose cursor another intake moved in between is
-    read and decided again, and after ``_CHECKED_TRIES`` locked instead. Returns the new event ids
-    with their delivery ids (an arrival that released waiting events carries their deliveries too),
-    the inbox status each was written with, and when the events each arrival released occurred.
+    read and decided again, and after ``_CHECKED_TRIES`` locked instead. Returns what was taken in
+    (``Taken``): the new event ids with their delivery ids (an arrival that released waiting events
+    carries their deliveries too), the inbox status each was written with, and when the events each
+    arrival released occurred.
     """
     result = Taken()
     pending = list(plans)

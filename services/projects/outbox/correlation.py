@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from django.http import HttpRequest, HttpResponse
 
 from codegen_contracts import traceparent_parse
-from codegen_telemetry import correlation_id_reset, correlation_id_set, traceparent_current
+from codegen_telemetry import correlation_id_keep, correlation_id_reset, correlation_id_set, traceparent_current
 
 #: Request and response header that carries the correlation id.
 CORRELATION_HEADER = "X-Correlation-ID"
@@ -41,9 +41,7 @@ class CorrelationIdMiddleware:
         incoming = request.headers.get(CORRELATION_HEADER, "")
         value = incoming if _VALID.match(incoming) else str(uuid.uuid4())
         token = correlation_id_set(value)
-        # Django logs a 4xx or 5xx response (``django.request``) after every middleware has returned: the line
-        # takes the id from the request (``codegen_telemetry.WorkContextFilter``).
-        request.correlation_id = value  # type: ignore[attr-defined]
+        correlation_id_keep(request, value)
         trace_token = _traceparent.set(traceparent_parse(request.headers.get(TRACEPARENT_HEADER)))
         try:
             response = self.get_response(request)
