@@ -121,7 +121,8 @@ def run_workload(workload: Workload, rounds: int, log: Callable[[str], None] = p
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.4g}" if abs(value) >= 1000 else f"{value:.3f}"
+    # one decimal at and above 1,000, so that a value just short of a target (1,499.6) never prints as it (1500)
+    return f"{value:,.1f}" if abs(value) >= 1000 else f"{value:.3f}"
 
 
 def results_markdown(results: list[Result], context: dict[str, Any], measurements: list[Measurement] = ()) -> str:  # type: ignore[assignment]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.harness import Result, Workload, results_markdown, run_workload
+from bench.harness import Measurement, Result, Workload, results_markdown, run_workload
 
 
 def workload(baseline: list[float], subject: list[float], target: tuple[str, float] | None = ("<=", 1.10)) -> Workload:
@@ -53,3 +53,9 @@ def test_baseline_and_subject_alternate_which_goes_first():
     )  # fmt: skip
     run_workload(alternating, 3, log=lambda line: None)
     assert calls == ["b", "s", "s", "b", "b", "s"]
+
+
+def test_a_figure_just_short_of_its_target_is_not_printed_as_the_target():
+    short = Measurement("rate", 1499.6, "events/s", (">=", 1500.0))
+    table = results_markdown([], {"started": "t", "machine": "m", "rounds": 3}, [short])
+    assert "| rate | 1,499.6 | events/s | >= 1500.0 | **no** |" in table
