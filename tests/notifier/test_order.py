@@ -239,3 +239,18 @@ def test_a_waiting_event_without_kept_effects_still_takes_effect_in_order(single
     assert notified_sequences("a") == [1, 2, 3] and len(released.delivery_ids) == 3
     assert released.released_occurred_at == (second.occurred_at, third.occurred_at)
     assert not InboxEvent.objects.filter(effects__isnull=False).exists()
+
+
+def test_aggregate_keys_compare_byte_by_byte_whatever_the_database_locale():
+    # given the tables intake sorts and locks by aggregate, on PostgreSQL
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+            "WHERE table_name IN ('notifier_inbox', 'notifier_aggregate', 'notifier_gap') "
+            "AND column_name IN ('aggregate_type', 'aggregate_id')"
+        )
+        columns = cursor.fetchall()
+    # then each key column is declared "C" (not the database's default, which may be linguistic), so the
+    # statement locks cursors in the order Python sorts them in
+    assert len(columns) == 6
+    assert {collation for _, _, collation in columns} == {"C"}, columns
