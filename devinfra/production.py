@@ -159,7 +159,7 @@ class Topology:
                      "projects_service.wsgi"], self.samples_env(self.projects_env, "api")),
             "relay-1": (relay, relay_env["relay-1"]),
             "relay-2": (relay, relay_env["relay-2"]),
-            "notifier-worker": ([str(BIN / "dramatiq"), "notifications.worker", "--processes", "2", "--threads", "8",
+            "notifier-worker": ([str(BIN / "notifier-worker"), "--processes", "2", "--threads", "8",
                                  "--worker-shutdown-timeout", "20000"], self.worker_env()),
             "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
                               "notifier_service.wsgi"], self.samples_env(self.notifier_env, "notifier-api")),

@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -167,10 +168,9 @@ def test_every_command_names_what_exists(service, command):
         module = args[-1]
         assert (chdir / (module.replace(".", "/") + ".py")).is_file(), f"no module {module} under {chdir}"
         assert re.search(r"^application\s*=", (chdir / (module.replace(".", "/") + ".py")).read_text(), re.M)
-    elif program == "dramatiq":
-        module = args[0]
-        root = REPO / "services" / service
-        assert (root / (module.replace(".", "/") + ".py")).is_file(), f"no module {module} in {root}"
+    elif program == "notifier-worker":
+        scripts = tomllib.loads((REPO / "services" / service / "pyproject.toml").read_text())["project"]["scripts"]
+        assert program in scripts, f"services/{service} installs no command {program}"
         assert (
             "--worker-shutdown-timeout" not in args or int(args[args.index("--worker-shutdown-timeout") + 1]) < 30_000
         )

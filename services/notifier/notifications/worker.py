@@ -1,4 +1,4 @@
-"""The notifier's Dramatiq worker: `dramatiq notifications.worker`.
+"""The notifier's Dramatiq worker: `notifier-worker` (``worker_command``), or `dramatiq notifications.worker`.
 
 The actor reads the envelope tolerantly (``codegen_contracts.envelope_read``), takes the event into
 the inbox (once per event id; the process's threads share one group-committing writer), then
