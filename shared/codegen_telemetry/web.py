@@ -1,11 +1,21 @@
-"""The WSGI application of a Django service, traced when tracing is on (gunicorn and runserver)."""
+"""What a Django service's web side shares: its WSGI application, traced when tracing is on (gunicorn
+and runserver), and each request's correlation id."""
 
 from __future__ import annotations
 
 import os
+import re
+import uuid
+from collections.abc import Callable
 from typing import Any
 
+from codegen_telemetry.context import correlation_id_keep, correlation_id_reset, correlation_id_set
 from codegen_telemetry.tracing import tracing_configure
+
+#: Request and response header that carries the correlation id.
+CORRELATION_HEADER = "X-Correlation-ID"
+#: The form in which a client's correlation id is adopted; any other is replaced by a new one.
+_CORRELATION_FORM = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 #: Paths whose requests get no span unless OTEL_PYTHON_DJANGO_EXCLUDED_URLS says otherwise (probes, scrapes).
 UNTRACED_PATHS = "/healthz,/readyz,/metrics"
@@ -28,3 +38,24 @@ def wsgi_application(service_name: str) -> Any:
         excluded = os.environ.get("OTEL_PYTHON_DJANGO_EXCLUDED_URLS") or UNTRACED_PATHS
         DjangoInstrumentor().instrument(excluded_urls=excluded)
     return WSGIHandler()
+
+
+class CorrelationIdMiddleware:
+    """Adopt a well-formed ``X-Correlation-ID`` from the client or make one up: the request's log lines
+    carry it (Django's ``django.request`` line too, through ``correlation_id_keep``), and the response
+    echoes it, so the access log has it."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        incoming = request.headers.get(CORRELATION_HEADER, "")
+        value = incoming if _CORRELATION_FORM.match(incoming) else str(uuid.uuid4())
+        token = correlation_id_set(value)
+        correlation_id_keep(request, value)
+        try:
+            response = self.get_response(request)
+        finally:
+            correlation_id_reset(token)
+        response[CORRELATION_HEADER] = value
+        return response

@@ -10,7 +10,10 @@ webhook's ``traceparent``. The processes' JSON log lines about that event carry 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from devinfra.processes import http_ok
 from tests.e2e.conftest import notifier_rows, notifier_worker_env
 from tests.fakes import SmtpSink, WebhookReceiver
 from tests.projects.factories import UserFactory
-from tests.support import BIN, REPO, wait_for
+from tests.support import BIN, NOTIFIER_MANAGE, REPO, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -160,3 +163,50 @@ def test_one_rest_transition_is_one_trace_from_the_request_to_the_webhook(proces
         sink.close()
         smtp.close()
         receiver.close()
+
+
+def test_the_notifier_api_continues_a_clients_trace(processes, notifier_db):
+    # given the notifier API under gunicorn, tracing, and a staff account's token on its own database
+    sink = OtlpSink()
+    env = {key: value for key, value in notifier_worker_env(notifier_db, smtp_port=1).items() if "EMAIL" not in key}
+    manage = [sys.executable, str(NOTIFIER_MANAGE)]
+    subprocess.run([*manage, "createsuperuser", "--noinput", "--username", "ops", "--email", "ops@example.com"],
+                   env={**os.environ, **env, "DJANGO_SUPERUSER_PASSWORD": secrets.token_hex(8)},
+                   check=True, timeout=120)  # fmt: skip
+    made = subprocess.run([*manage, "drf_create_token", "ops"], env={**os.environ, **env}, check=True, timeout=120,
+                          capture_output=True, text=True)  # fmt: skip
+    token = made.stdout.split()[2]  # "Generated token <key> for user ops"
+    port = free_port()
+    try:
+        api = processes.start(
+            [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "--chdir", "services/notifier",
+             "--bind", f"127.0.0.1:{port}", "notifier_service.wsgi"],
+            WEB_CONCURRENCY="1", DJANGO_ALLOWED_HOSTS="127.0.0.1", LOG_FORMAT="json", **env,
+            **sink.exporter_env("notifier-api"),
+        )  # fmt: skip
+        wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), timeout=60, what="the notifier API up")
+
+        # when a client that traces asks for the open gaps
+        trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
+        correlation_id = f"trace-test-{uuid.uuid4().hex[:8]}"
+        response = requests.get(
+            f"http://127.0.0.1:{port}/api/v1/gaps/", timeout=10,
+            headers={"Authorization": f"Token {token}", "traceparent": f"00-{trace_id}-{client_span}-01",
+                     "X-Correlation-ID": correlation_id},
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+
+        # then the request's span is the child of the client's, exported by the notifier API
+        (span,) = wait_for(lambda: sink.trace(trace_id), timeout=30, what="the request's span exported")
+        assert (span.service, span.kind, span.parent_span_id) == ("notifier-api", "server", client_span)
+        assert span.name.startswith("GET") and not span.error
+        # and its access log line carries the correlation id; the health probe made no span
+        access = wait_for(
+            lambda: [line for line in json_lines(Path(api.log_path)) if line.get("correlation_id") == correlation_id],
+            timeout=15,
+            what="the request's access log line",
+        )
+        assert [(line["path"], line["status"]) for line in access] == [("/api/v1/gaps/", 200)], access
+        assert not [s for s in sink.spans if s.service == "notifier-api" and s.trace_id != trace_id]
+    finally:
+        sink.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from codegen_telemetry.logs import WorkContextFilter
 from notifications.inbox import inbox_take
 from tests.notifier.conftest import envelope, generation_payload
 
@@ -250,3 +253,21 @@ def test_the_admin_replays_selected_poison_with_a_reason(client, smtp_sink):
     assert Redrive.objects.get().actor == "root"
     held = client.get("/admin/notifications/inboxevent/?held=yes")
     assert held.status_code == 200
+
+
+def test_a_requests_correlation_id_is_echoed_and_logged(staff_api, caplog):
+    # given a client's correlation id, and one that is not in the accepted form
+    logger = logging.getLogger("django.request")
+    logger.addHandler(caplog.handler)
+    try:
+        refused = APIClient().get("/api/v1/notifications/", HTTP_X_CORRELATION_ID="trace-44")
+        answered = staff_api.get("/api/v1/notifications/", HTTP_X_CORRELATION_ID="bad id\t<script>")
+    finally:
+        logger.removeHandler(caplog.handler)
+    # then each response echoes the id the request was handled with: the client's, or a new one
+    assert (refused.status_code, refused["X-Correlation-ID"]) == (401, "trace-44")
+    assert answered.status_code == 200 and answered["X-Correlation-ID"] not in ("", "bad id\t<script>")
+    # and Django's line about the refused request carries it
+    record = next(record for record in caplog.records if record.name == "django.request")
+    WorkContextFilter().filter(record)
+    assert record.correlation_id == "trace-44"

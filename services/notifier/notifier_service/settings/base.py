@@ -39,6 +39,7 @@ MIDDLEWARE = [
     # requests by view, method and status, and their latency (django-prometheus; README, Operations, Metrics)
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "codegen_telemetry.web.CorrelationIdMiddleware",
     "codegen_api.errors.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -39,7 +39,8 @@ MIDDLEWARE = [
     # requests by view, method and status, and their latency (django-prometheus; README, Operations, Metrics)
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "outbox.correlation.CorrelationIdMiddleware",
+    "codegen_telemetry.web.CorrelationIdMiddleware",
+    "outbox.correlation.TraceparentMiddleware",
     "codegen_api.errors.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
