@@ -114,6 +114,14 @@ class Processes:
             **env,
         )  # fmt: skip
 
+    def notifier_worker(self, processes: int = 1, threads: int = 4, **env: str) -> subprocess.Popen[str]:
+        """Start ``notifier-worker``, the notifier worker's command as production runs it."""
+        return self.start(
+            [str(BIN / "notifier-worker"), "--processes", str(processes), "--threads", str(threads),
+             "--worker-shutdown-timeout", "5000"],
+            **env,
+        )  # fmt: skip
+
     def stop_all(self) -> None:
         for process in self.started:
             if process.poll() is None:

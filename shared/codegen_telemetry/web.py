@@ -59,3 +59,18 @@ class CorrelationIdMiddleware:
             correlation_id_reset(token)
         response[CORRELATION_HEADER] = value
         return response
+
+
+def document_correlation_id(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every response of every operation carries ``X-Correlation-ID``
+    (``CorrelationIdMiddleware``), the client's when well-formed, else a new one, in the same form."""
+    header = {
+        "description": "The request's correlation id: the client's X-Correlation-ID when well-formed, else a new one.",
+        "required": True,
+        "schema": {"type": "string", "pattern": _CORRELATION_FORM.pattern},
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {})[CORRELATION_HEADER] = header
+    return result

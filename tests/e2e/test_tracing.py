@@ -41,6 +41,12 @@ def json_lines(path: Path) -> list[dict]:
     return lines
 
 
+def gunicorn(service: str, port: int) -> list[str]:
+    """The command that serves ``service``'s API on loopback ``port`` as production does."""
+    return [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "--chdir", f"services/{service}",
+            "--bind", f"127.0.0.1:{port}", f"{service}_service.wsgi"]  # fmt: skip
+
+
 def start_traced(processes, sink: OtlpSink, notifier_db: str, smtp_port: int) -> dict:
     """The API (gunicorn), a relay and a notifier worker (two processes), each tracing into ``sink``
     and logging JSON at DEBUG; by name, once the API answers."""
@@ -48,14 +54,12 @@ def start_traced(processes, sink: OtlpSink, notifier_db: str, smtp_port: int) ->
     logs = {"LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
     started = {
         "api": processes.start(
-            [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "--chdir", "services/projects",
-             "--bind", f"127.0.0.1:{port}", "projects_service.wsgi"],
+            gunicorn("projects", port),
             WEB_CONCURRENCY="1", DJANGO_ALLOWED_HOSTS="127.0.0.1", **logs, **sink.exporter_env("projects-api"),
         ),
         "relay": processes.relay(**logs, **sink.exporter_env("outbox-relay")),
-        "worker": processes.start(
-            [str(BIN / "notifier-worker"), "--processes", "2", "--threads", "4", "--worker-shutdown-timeout", "5000"],
-            **notifier_worker_env(notifier_db, smtp_port), **logs, **sink.exporter_env("notifier-worker"),
+        "worker": processes.notifier_worker(
+            processes=2, **notifier_worker_env(notifier_db, smtp_port), **logs, **sink.exporter_env("notifier-worker"),
         ),
     }  # fmt: skip
     wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), timeout=60, what="the API up")
@@ -179,8 +183,7 @@ def test_the_notifier_api_continues_a_clients_trace(processes, notifier_db):
     port = free_port()
     try:
         api = processes.start(
-            [str(BIN / "gunicorn"), "-c", str(REPO / "deploy" / "gunicorn.conf.py"), "--chdir", "services/notifier",
-             "--bind", f"127.0.0.1:{port}", "notifier_service.wsgi"],
+            gunicorn("notifier", port),
             WEB_CONCURRENCY="1", DJANGO_ALLOWED_HOSTS="127.0.0.1", LOG_FORMAT="json", **env,
             **sink.exporter_env("notifier-api"),
         )  # fmt: skip

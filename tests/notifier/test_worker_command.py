@@ -15,19 +15,14 @@ import pytest
 from codegen_contracts import envelope_to_builtins
 from notifications.models import Notification
 from tests.notifier.conftest import enqueue, envelope
-from tests.support import BIN, wait_for
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def log_lines(process) -> list[str]:
-    return Path(process.log_path).read_text().splitlines()
-
-
 def test_the_worker_command_takes_events_in_and_every_line_it_writes_is_json(workers, notifier_redis):
     # given the command as production runs it, logging JSON
-    command = [str(BIN / "notifier-worker"), "--processes", "1", "--threads", "2", "--worker-shutdown-timeout", "5000"]
-    process = workers.start(command, LOG_FORMAT="json", LOG_LEVEL="INFO")
+    process = workers.notifier_worker(threads=2, LOG_FORMAT="json", LOG_LEVEL="INFO")
     # when an event is sent, it is taken in by the worker process it started
     event = envelope()
     enqueue(notifier_redis, envelope_to_builtins(event), str(event.event_id))
@@ -36,7 +31,7 @@ def test_the_worker_command_takes_events_in_and_every_line_it_writes_is_json(wor
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     # then every line, the supervisor's included, is one JSON object
-    lines = [json.loads(text) for text in log_lines(process)]
+    lines = [json.loads(text) for text in Path(process.log_path).read_text().splitlines()]
     supervisor = [line["message"] for line in lines if line["logger"] == "dramatiq.MainProcess"]
     assert any("is booting up" in message for message in supervisor), supervisor
     assert any("Sending signal" in message for message in supervisor), supervisor

@@ -96,7 +96,7 @@ SPECTACULAR_SETTINGS = spectacular(
     title="Notifier API",
     description="Notifications and deliveries (by project for non-staff accounts); held messages and "
     "sequence gaps for operators.",
-    hooks=["notifications.api.schema.notifier_schema"],
+    hooks=["notifications.api.schema.notifier_schema", "codegen_telemetry.web.document_correlation_id"],
 )
 
 #: The Redis of the Dramatiq queues.

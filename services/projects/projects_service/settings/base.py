@@ -111,7 +111,11 @@ REST_FRAMEWORK = rest_framework(
 SPECTACULAR_SETTINGS = spectacular(
     title="Projects API",
     description="Projects, generated projects, their files and repository exports.",
-    hooks=["projects.api.schema.projects_schema", "outbox.api_shapes.outbox_schema"],
+    hooks=[
+        "projects.api.schema.projects_schema",
+        "outbox.api_shapes.outbox_schema",
+        "codegen_telemetry.web.document_correlation_id",
+    ],
     ENUM_NAME_OVERRIDES={
         "GenerationStatusEnum": "projects.transitions.GENERATION_STATUS_CHOICES",
         "ExportStatusEnum": "projects.transitions.EXPORT_STATUS_CHOICES",
