@@ -122,6 +122,10 @@ class Processes:
             **env,
         )  # fmt: skip
 
+    def notifier_deliverer(self, *options: str, **env: str) -> subprocess.Popen[str]:
+        """Start ``manage.py deliveries_run``, the notifier's delivery worker."""
+        return self.start([sys.executable, str(NOTIFIER_MANAGE), "deliveries_run", *options], **env)
+
     def stop_all(self) -> None:
         for process in self.started:
             if process.poll() is None:

@@ -65,7 +65,8 @@ def smtp_sink(settings: Any) -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def fast_sends(settings: Any) -> None:
-    settings.NOTIFIER = {**settings.NOTIFIER, "SEND_ATTEMPTS": 3, "SEND_MAX_WAIT": 0.1, "WEBHOOK_TIMEOUT": 1.0}
+    """A short retry schedule (three attempts, a tenth of a second apart) and a one-second webhook timeout."""
+    settings.NOTIFIER = {**settings.NOTIFIER, "RETRY_SCHEDULE": (0.1, 0.1), "WEBHOOK_TIMEOUT": 1.0}
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def worker_env(database_url: str, redis_url: str, smtp_port: int, **extra: str) 
 
 @pytest.fixture
 def workers(transactional_db: Any, notifier_redis: str, tmp_path: Any, smtp_sink: SmtpSink) -> Iterator[Any]:
-    """Starts `dramatiq notifications.worker` processes on the test database; stops them after."""
+    """Starts notifier processes (workers, delivery workers) on the test database; stops them after."""
     from tests.support import Processes
 
     env = worker_env(
@@ -120,8 +121,8 @@ def workers(transactional_db: Any, notifier_redis: str, tmp_path: Any, smtp_sink
         WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         WEBHOOK_TIMEOUT="1",
         EMAIL_TIMEOUT="2",
-        NOTIFIER_SEND_ATTEMPTS="3",
-        NOTIFIER_SEND_MAX_WAIT="0.1",
+        NOTIFIER_WEBHOOK_RETRY_SCHEDULE="0.2s,0.2s",
+        NOTIFIER_DELIVERY_POLL="0.2s",
         NOTIFIER_MESSAGE_MIN_BACKOFF_MS="100",
         NOTIFIER_MESSAGE_MAX_RETRIES="2",
     )

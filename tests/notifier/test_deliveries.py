@@ -1,16 +1,23 @@
-"""E-mail and signed webhooks: delivered once, retried on what may pass, failed on what will not."""
+"""Deliveries, one attempt at a time: signed, on record, retried on the schedule, final on what will not pass.
+
+Guarantee 10: a receiver's trouble is its own; every attempt is on record.
+"""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from notifications import deliveries
-from notifications.deliveries import delivery_attempt
+from codegen_contracts import envelope_to_builtins
+from notifications.consume import event_consume
+from notifications.delivery import channels
+from notifications.delivery.runner import deliveries_send_due
 from notifications.inbox import inbox_take
-from notifications.models import Delivery
+from notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db
@@ -18,109 +25,197 @@ pytestmark = pytest.mark.django_db
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
-def webhook_delivery(url: str):
-    event = envelope(payload=generation_payload(notification_email=None, webhook_url=url))
-    intake = inbox_take(event)
-    [delivery_id] = intake.delivery_ids
+def webhook_delivery(url: str, **payload: object) -> tuple[object, int]:
+    event = envelope(payload=generation_payload(**{"notification_email": None, "webhook_url": url, **payload}))
+    ids = inbox_take(event).delivery_ids
+    [delivery_id] = Delivery.objects.filter(pk__in=ids, channel="webhook").values_list("pk", flat=True)
     return event, delivery_id
 
 
-def verify(request) -> dict:
+def attempt(delivery_id: int) -> Delivery:
+    """Send what is due now (the delivery made due first), as a delivery worker would; the delivery after."""
+    Delivery.objects.filter(pk=delivery_id, status="pending").update(next_attempt_at=timezone.now())
+    deliveries_send_due()
+    return Delivery.objects.get(pk=delivery_id)
+
+
+def attempts(delivery_id: int) -> list[DeliveryAttempt]:
+    return list(DeliveryAttempt.objects.filter(delivery_id=delivery_id).order_by("number"))
+
+
+def verify(request: dict) -> dict:
     """Check the signature with the Standard Webhooks reference library (an independent implementation)."""
     headers = {k.lower(): v for k, v in request["headers"].items()}
     return Webhook(SECRET).verify(request["body"], headers)
 
 
-def test_webhook_is_signed_and_delivered(receiver, fast_sends, settings):
-    settings.NOTIFIER = {**settings.NOTIFIER, "WEBHOOK_SECRET": SECRET}
+def test_webhook_is_signed_delivered_and_on_record(receiver, fast_sends):
+    receiver.default = {"status": 204, "body": b""}
     event, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
-    assert delivery.status == "delivered" and delivery.attempts == 1
+    delivery = attempt(delivery_id)
+    assert delivery.status == "delivered" and delivery.attempts == 1 and delivery.claimed_until is None
     [request] = receiver.requests
     assert request["path"] == "/hooks/codegen"
     payload = verify(request)
-    assert payload["type"] == "generation.completed"
-    assert payload["data"]["event_id"] == str(event.event_id)
+    assert payload["type"] == "generation.completed" and payload["data"]["event_id"] == str(event.event_id)
     assert request["headers"]["webhook-id"] == str(event.event_id)
+    [record] = attempts(delivery_id)
+    assert (record.number, record.status_code, record.error, record.next_attempt_at) == (1, 204, "", None)
+    endpoint = WebhookEndpoint.objects.get()
+    assert (endpoint.project_id, endpoint.url, endpoint.state, endpoint.owner_id) == (4, receiver.url, "enabled", 9)
+    assert endpoint.last_success_at is not None
 
 
-def test_500_then_200_is_retried_and_delivered_once(receiver, fast_sends, settings):
-    settings.NOTIFIER = {**settings.NOTIFIER, "WEBHOOK_SECRET": SECRET}
-    receiver.script = [500, 200]
+def test_intake_contacts_no_receiver(transactional_db, receiver, fast_sends):
+    """Taking an event in commits its delivery and returns: a hanging receiver is not even called."""
+    receiver.default = "hang"
+    data = envelope(payload=generation_payload(notification_email=None, webhook_url=receiver.url))
+    intake = event_consume(envelope_to_builtins(data))
+    assert intake.status == "processed" and receiver.requests == []
+    assert Delivery.objects.get().status == "pending"
+
+
+def test_a_500_is_retried_on_the_schedule_with_the_same_id_and_body(receiver, fast_sends, settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "RETRY_SCHEDULE": (300.0, 600.0)}
+    receiver.script = [{"status": 500, "body": b"oops"}, 200]
     event, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
+    before = timezone.now()
+    delivery = attempt(delivery_id)
+    assert delivery.status == "pending" and delivery.last_error == "HTTP 500"
+    wait = (delivery.next_attempt_at - before).total_seconds()
+    assert 270 <= wait <= 331  # 300 s ± 10% jitter
+    [first] = attempts(delivery_id)
+    assert (first.status_code, first.response_body, first.next_attempt_at) == (500, "oops", delivery.next_attempt_at)
+    assert deliveries_send_due() == 0  # not due yet: nothing sent
+    delivery = attempt(delivery_id)
     assert delivery.status == "delivered" and delivery.attempts == 2
-    assert len(receiver.requests) == 2
     assert {r["headers"]["webhook-id"] for r in receiver.requests} == {str(event.event_id)}
     assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
     for request in receiver.requests:
         verify(request)
-    again = delivery_attempt(delivery_id)  # already delivered: nothing sent
-    assert again.attempts == 2 and len(receiver.requests) == 2
 
 
-@pytest.mark.parametrize("status", [410, 400, 404, 301])
-def test_other_4xx_and_redirects_fail_without_retry(receiver, fast_sends, status):
+def test_a_delivery_fails_when_its_schedule_is_spent(receiver, fast_sends):
+    receiver.default = 503
+    _, delivery_id = webhook_delivery(receiver.url)
+    for _ in range(3):
+        delivery = attempt(delivery_id)
+    assert delivery.status == "failed" and delivery.attempts == 3
+    assert delivery.last_error == "HTTP 503 (gave up after 3 attempts)"
+    assert [a.next_attempt_at is None for a in attempts(delivery_id)] == [False, False, True]
+    assert attempt(delivery_id).attempts == 3 and len(receiver.requests) == 3  # failed: left alone
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 408, 429, 500])
+def test_other_answers_are_retried(receiver, fast_sends, status):
     receiver.default = status
     _, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
-    assert delivery.status == "failed" and delivery.attempts == 1
-    assert f"HTTP {status}" in delivery.last_error
+    delivery = attempt(delivery_id)
+    assert delivery.status == "pending" and delivery.last_error == f"HTTP {status}"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_not_followed_and_ends_the_delivery(receiver, fast_sends, status):
+    receiver.default = {"status": status, "headers": {"Location": "http://127.0.0.1:1/elsewhere"}}
+    _, delivery_id = webhook_delivery(receiver.url)
+    delivery = attempt(delivery_id)
+    assert delivery.status == "failed" and delivery.last_error.startswith(f"HTTP {status}: redirects are not followed")
     assert len(receiver.requests) == 1
 
 
-@pytest.mark.parametrize("status", [408, 429, 503])
-def test_retryable_statuses_are_retried_up_to_the_limit(receiver, fast_sends, status):
-    receiver.default = status
+def test_410_gone_disables_the_endpoint_ends_its_deliveries_and_tells_the_owner(receiver, fast_sends):
+    receiver.default = 410
+    _, first = webhook_delivery(receiver.url, notification_email="owner@example.com")
+    _, second = webhook_delivery(receiver.url, notification_email="owner@example.com")
+    Delivery.objects.filter(pk=second).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    delivery = attempt(first)
+    assert delivery.status == "failed" and delivery.last_error == "HTTP 410: the receiver is gone"
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.state == "disabled" and "410" in endpoint.state_reason
+    later = Delivery.objects.get(pk=second)
+    assert later.status == "failed" and later.last_error.startswith("endpoint disabled: ")
+    notice = Notification.objects.get(event_type="webhook_endpoint.disabled")
+    assert notice.recipient == "user:9" and notice.project_id == 4 and receiver.url in notice.subject
+    email = Delivery.objects.get(channel="email", event__event_type="webhook_endpoint.disabled")
+    assert email.target == "owner@example.com" and receiver.url in email.subject
+    # a new event's webhook to the disabled endpoint ends at once, unsent
+    _, third = webhook_delivery(receiver.url)
+    deliveries_send_due()
+    assert Delivery.objects.get(pk=third).status == "failed" and len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("header", "low", "high"),
+    [("120", 119, 121), ("99999999", 3599, 3601), ("soon", 4.5, 5.6), ("Wed, 21 Oct 2015 07:28:00 GMT", -1, 1)],
+)
+def test_retry_after_is_honoured_capped_and_a_malformed_one_ignored(receiver, fast_sends, settings, header, low, high):
+    settings.NOTIFIER = {**settings.NOTIFIER, "RETRY_SCHEDULE": (5.0,), "RETRY_AFTER_MAX": 3600.0}
+    receiver.default = {"status": 429, "headers": {"Retry-After": header}}
     _, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
-    assert delivery.status == "failed" and delivery.attempts == 3
-    assert len(receiver.requests) == 3
+    before = timezone.now()
+    delivery = attempt(delivery_id)
+    assert delivery.status == "pending"
+    assert low <= (delivery.next_attempt_at - before).total_seconds() <= high
 
 
 def test_a_receiver_that_never_answers_times_out_and_is_retried(receiver, fast_sends, settings):
     settings.NOTIFIER = {**settings.NOTIFIER, "WEBHOOK_TIMEOUT": 0.3}
     receiver.default = "hang"
     _, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
-    assert delivery.status == "failed" and delivery.attempts == 3
-    assert "Timeout" in delivery.last_error
-    assert len(receiver.requests) == 3
+    delivery = attempt(delivery_id)
+    assert delivery.status == "pending" and "Timeout" in delivery.last_error
+    [record] = attempts(delivery_id)
+    assert record.status_code is None and 250 <= record.duration_ms < 3000
 
 
-def test_unsafe_target_fails_without_a_connection(receiver, fast_sends, settings):
+def test_a_huge_answer_is_read_only_as_far_as_it_is_kept(receiver, fast_sends):
+    receiver.default = {"status": 200, "body": b"x" * 5_000_000}
+    _, delivery_id = webhook_delivery(receiver.url)
+    assert attempt(delivery_id).status == "delivered"
+    assert attempts(delivery_id)[0].response_body == "x" * channels.webhook.RESPONSE_BODY_KEPT
+
+
+def test_a_connection_closed_mid_answer_is_an_error_and_retried(receiver, fast_sends):
+    receiver.default = "close"
+    _, delivery_id = webhook_delivery(receiver.url)
+    delivery = attempt(delivery_id)
+    assert delivery.status == "pending" and delivery.last_error
+    assert attempts(delivery_id)[0].error == delivery.last_error
+
+
+def test_an_unsafe_target_is_an_attempt_on_record_without_a_connection(receiver, fast_sends, settings):
     settings.NOTIFIER = {**settings.NOTIFIER, "WEBHOOK_ALLOW_LOOPBACK": False}
     _, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
+    delivery = attempt(delivery_id)
     assert delivery.status == "failed" and "loopback" in delivery.last_error
-    assert receiver.requests == []
+    assert attempts(delivery_id)[0].error == delivery.last_error and receiver.requests == []
 
 
 def test_an_unusable_webhook_secret_fails_the_delivery_with_the_reason(receiver, fast_sends, settings):
     settings.NOTIFIER = {**settings.NOTIFIER, "WEBHOOK_SECRET": "whsec_too-short"}
     _, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
+    delivery = attempt(delivery_id)
     assert delivery.status == "failed" and delivery.last_error.startswith("WEBHOOK_SECRET: ")
     assert delivery.claimed_until is None and receiver.requests == []
 
 
-def test_a_defect_while_sending_fails_the_delivery_with_the_reason_and_releases_it(receiver, fast_sends, monkeypatch):
+def test_a_defect_while_sending_is_an_attempt_on_record_and_releases_the_claim(receiver, fast_sends, monkeypatch):
     def broken(delivery):
         raise RuntimeError("a bug in the sender")
 
-    monkeypatch.setitem(deliveries._SENDERS, "webhook", broken)
+    monkeypatch.setitem(channels.SENDERS, "webhook", broken)
     _, delivery_id = webhook_delivery(receiver.url)
-    delivery = delivery_attempt(delivery_id)
+    delivery = attempt(delivery_id)
     assert (delivery.status, delivery.last_error, delivery.claimed_until) == (
-        "failed", "RuntimeError: a bug in the sender", None,
+        "pending", "RuntimeError: a bug in the sender", None,
     )  # fmt: skip
 
 
 def test_email_goes_to_the_projects_address_with_the_event_id(smtp_sink, fast_sends):
     event = envelope()
     [delivery_id] = inbox_take(event).delivery_ids
-    delivery = delivery_attempt(delivery_id)
-    assert delivery.status == "delivered"
+    delivery = attempt(delivery_id)
+    assert delivery.status == "delivered" and attempts(delivery_id)[0].status_code == 250
     [message] = smtp_sink.messages
     assert message["To"] == "team@example.com"
     assert message["Subject"] == "Generation completed for shop"
@@ -130,7 +225,7 @@ def test_email_goes_to_the_projects_address_with_the_event_id(smtp_sink, fast_se
 @pytest.mark.parametrize("address", ["ops@localhost", "ops@[10.0.0.1]", "ops@127.0.0.1"])
 def test_email_to_an_address_the_projects_api_now_refuses_fails_unsent_with_the_reason(smtp_sink, fast_sends, address):
     [delivery_id] = inbox_take(envelope(payload=generation_payload(notification_email=address))).delivery_ids
-    delivery = delivery_attempt(delivery_id)
+    delivery = attempt(delivery_id)
     assert delivery.status == "failed" and delivery.attempts == 1
     assert delivery.last_error.startswith("refused: ")
     assert smtp_sink.messages == []
@@ -142,8 +237,9 @@ def test_email_to_a_dead_smtp_server_is_retried_then_failed(fast_sends, settings
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
     [delivery_id] = inbox_take(envelope()).delivery_ids
-    delivery = delivery_attempt(delivery_id)
-    assert delivery.status == "failed" and delivery.attempts == 3
+    for _ in range(3):
+        delivery = attempt(delivery_id)
+    assert delivery.status == "failed" and delivery.attempts == 3 and "gave up" in delivery.last_error
 
 
 def test_webhook_body_is_the_event(receiver, fast_sends):
@@ -155,6 +251,6 @@ def test_webhook_body_is_the_event(receiver, fast_sends):
 def test_a_webhook_to_an_ipv6_literal_sends_a_bracketed_host_header(receiver, fast_sends):
     url = receiver.url.replace("127.0.0.1", "[::ffff:127.0.0.1]")
     _, delivery_id = webhook_delivery(url)
-    assert delivery_attempt(delivery_id).status == "delivered"
+    assert attempt(delivery_id).status == "delivered"
     port = url.split("]:")[1].split("/")[0]
     assert receiver.requests[0]["headers"]["Host"] == f"[::ffff:127.0.0.1]:{port}"

@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from notifications.deliveries import deliveries_attempt
 from notifications.models import (
     HELD_STATUSES,
     AggregateCursor,
@@ -25,7 +24,7 @@ from notifications.models import (
 )
 from notifications.redrive import HeldMessage, held_replay, held_summary, of_inbox, of_poison
 
-#: The most messages one admin replay takes (their deliveries are attempted within the request);
+#: The most messages one admin replay takes (in the request);
 #: more go through ``manage.py poison replay``.
 ADMIN_REPLAY_MAX = 50
 
@@ -80,7 +79,6 @@ class ReplayAdmin(ReadOnlyAdmin):
                 selection={"admin": self.model._meta.model_name, "ids": [m.id for m in held]},
                 dry_run=form.cleaned_data["dry_run"],
             )
-            deliveries_attempt(replayed.delivery_ids)
             record = replayed.redrive
             for message_id, (outcome, why) in replayed.outcomes.items():
                 self.message_user(request, f"{message_id}: {outcome} ({why})", messages.INFO)

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.db import connection
 
 from notifications.db import on_fresh_connection
-from notifications.deliveries import deliveries_attempt
 from notifications.resume import HELD, TAKEN_IN, inbox_resume
 from notifications.sweep import order_sweep
 
@@ -19,14 +18,13 @@ logger = logging.getLogger(__name__)
 
 
 def held_events_resume() -> None:
-    """Resume held events and attempt their deliveries; log what came of it (never raises)."""
+    """Resume held events (their deliveries go to the delivery workers); log what came of it (never raises)."""
     try:
         resumed = on_fresh_connection(inbox_resume)
         if resumed.outcomes:
             logger.info(
                 "start-up resume: %d held events taken in, %d still held", resumed.count(TAKEN_IN), resumed.count(HELD)
             )
-        deliveries_attempt(resumed.delivery_ids)
     except Exception:
         logger.exception("start-up resume of held events failed; run `manage.py inbox_resume`")
     finally:
@@ -55,7 +53,6 @@ def order_sweeps(stop: threading.Event) -> None:
                     swept.released,
                     swept.gaps,
                 )
-            deliveries_attempt(swept.delivery_ids)
         except Exception:
             logger.exception("order sweep failed; retrying at the next pass")
             connection.close()

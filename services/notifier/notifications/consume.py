@@ -1,4 +1,5 @@
-"""Consuming one event message: validate, take into the inbox, deliver. The actor calls only this."""
+"""Consuming one event message: validate, take into the inbox (its deliveries are sent apart, by the delivery
+workers). The actor calls only this."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from opentelemetry.trace import SpanKind
 from codegen_contracts import EVENTS_QUEUE, ContractError, EventReading, envelope_read
 from codegen_telemetry import log_context, span
 from notifications.db import on_fresh_connection
-from notifications.deliveries import deliveries_attempt
 from notifications.errors import PoisonEnvelope
 from notifications.inbox import inbox_take
 from notifications.models import InboxStatus, PoisonMessage
@@ -68,7 +68,7 @@ def _poison_count(message_id: str, text: str, error: str, *, dead: bool) -> None
 
 
 def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReading], Intake] | None = None) -> Intake:
-    """Read ``data`` tolerantly, take it in once (with ``take``, inbox_take by default), attempt its deliveries.
+    """Read ``data`` tolerantly, take it in once (with ``take``, inbox_take by default); no receiver is contacted.
 
     An event of a newer version than this notifier knows is parked, one of an unknown type recorded
     as unknown (both kept raw in the inbox, without effect). Raises PoisonEnvelope for data no
@@ -107,7 +107,6 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReadin
             intake = _take(reading, take or inbox_take, message_id=message_id, data=data, message=message)
             if current is not None:
                 current.set_attribute("notifier.intake", "duplicate" if intake.duplicate else intake.status)
-            deliveries_attempt(intake.delivery_ids)
         return intake
     finally:
         # As Django does after a request: drop this thread's connection if it broke or grew too old.

@@ -11,6 +11,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 
 class InboxStatus(StrEnum):
@@ -114,7 +115,9 @@ class Notification(models.Model):
 
 
 class Delivery(models.Model):
-    """One external send (an e-mail or a webhook) of one event; attempted after its transaction commits."""
+    """One external send (an e-mail or a webhook) of one event, made by the delivery workers
+    (``notifications.delivery``) after its transaction commits: at ``next_attempt_at``, again on the
+    retry schedule until it is delivered, fails for good or its endpoint is disabled."""
 
     event = models.ForeignKey(InboxEvent, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=16, choices=_choices(Channel))
@@ -126,6 +129,12 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True, default="")
     #: While a worker is sending, others leave the delivery alone until this time passes.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    #: When the next attempt is due (pending deliveries only).
+    next_attempt_at = models.DateTimeField(db_default=Now())
+    #: The webhook endpoint it goes to, set by the delivery workers when they first see it (webhooks only).
+    endpoint = models.ForeignKey(
+        "notifications.WebhookEndpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -136,7 +145,11 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "channel", "target"], name="delivery_once_per_event"),
         ]
-        indexes = [models.Index(fields=["status", "channel"], name="delivery_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "channel"], name="delivery_status_idx"),
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due_idx"),
+            models.Index(fields=["endpoint", "status"], name="delivery_endpoint_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target} ({self.status})"
@@ -254,3 +267,12 @@ class ProjectAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} reads project {self.project_id}"
+
+
+from notifications.delivery.models import DeliveryAttempt, EndpointAction, EndpointState, WebhookEndpoint  # noqa: E402
+
+__all__ = [
+    "AggregateCursor", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EndpointAction", "EndpointState",
+    "InboxEvent", "InboxStatus", "Notification", "PoisonMessage", "ProjectAccess", "Redrive", "SequenceGap",
+    "WebhookEndpoint",
+]  # fmt: skip

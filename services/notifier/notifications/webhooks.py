@@ -1,4 +1,4 @@
-"""Signed webhooks, the Standard Webhooks way, sent to the address the SSRF guard checked."""
+"""Signed webhooks, the Standard Webhooks way: the key, the signature, the body and the headers."""
 
 from __future__ import annotations
 
@@ -8,12 +8,7 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
-
-import urllib3
-
-from notifications.ssrf import Target
 
 #: Shortest signing secret accepted, in bytes.
 MIN_SECRET_BYTES = 24
@@ -45,45 +40,23 @@ def webhook_body(*, event_type: str, occurred_at: str, data: dict[str, Any]) -> 
     return json.dumps({"type": event_type, "timestamp": occurred_at, "data": data}, separators=(",", ":")).encode()
 
 
-@dataclass(frozen=True)
-class Response:
-    status: int
-    body: bytes
-
-
-def webhook_post(
-    target: Target, *, key: bytes, msg_id: str, body: bytes, timeout: float, traceparent: str | None = None
-) -> Response:
-    """POST a signed body to ``target`` (its checked address), following no redirect.
-
-    ``webhook-id`` is the event id, stable across retries; timestamp and signature are made per try.
-    ``traceparent``, the event's W3C trace context, is passed on as its header when there is one.
-    Raises urllib3 errors for timeouts and connection failures.
-    """
+def webhook_headers(
+    host_header: str, *, keys: list[bytes], msg_id: str, body: bytes, traceparent: str | None = None
+) -> dict[str, str]:
+    """The headers of one attempt: ``webhook-id`` (the event id, stable across attempts), a timestamp and a
+    signature per key made now, space-separated as the specification says (both keys during a rotation);
+    ``traceparent``, the event's W3C trace context, when there is one."""
     timestamp = int(time.time())
     headers = {
-        "Host": target.host_header,
+        "Host": host_header,
         "Content-Type": "application/json",
         "User-Agent": "codegen-notifier/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": webhook_sign(key=key, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": " ".join(
+            webhook_sign(key=key, msg_id=msg_id, timestamp=timestamp, body=body) for key in keys
+        ),
     }
     if traceparent:
         headers["traceparent"] = traceparent
-    pool_timeout = urllib3.Timeout(connect=timeout, read=timeout)
-    pool: urllib3.HTTPConnectionPool
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            target.address,
-            target.port,
-            timeout=pool_timeout,
-            server_hostname=target.host,
-            assert_hostname=target.host,
-            retries=False,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=pool_timeout, retries=False)
-    with pool:
-        response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False, retries=False)
-        return Response(status=response.status, body=response.data[:2000])
+    return headers

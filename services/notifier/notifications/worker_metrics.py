@@ -37,10 +37,6 @@ INTAKE_BATCH = Histogram(
     "Events written per intake transaction (group commit)",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128),
 )
-DELIVERIES = Counter("notifier_deliveries", "Deliveries settled, by channel and outcome", ["channel", "outcome"])
-DELIVERY_ATTEMPTS = Histogram(
-    "notifier_delivery_attempts", "Tries one delivery took before it settled", ["channel"], buckets=(1, 2, 3, 4, 6, 8)
-)
 
 
 def event_counted(outcome: str, *, occurred_at: Any = None) -> None:

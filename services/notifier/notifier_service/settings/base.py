@@ -7,8 +7,9 @@ from typing import Any
 
 import codegen_config
 from codegen_api.settings import rest_framework, spectacular
-from codegen_config import env_bool, env_float, env_int, env_list, env_str, redis_target
+from codegen_config import env_bool, env_duration, env_durations, env_float, env_int, env_list, env_str, redis_target
 from codegen_telemetry import logging_config
+from notifications.delivery.schedule import DEFAULT_SCHEDULE
 
 #: The services/notifier directory.
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -118,10 +119,21 @@ NOTIFIER = {
     "WEBHOOK_SECRET": env_str("WEBHOOK_SECRET", ""),
     #: Seconds to connect and to read a webhook response.
     "WEBHOOK_TIMEOUT": env_float("WEBHOOK_TIMEOUT", 5.0),
-    #: Tries of one send (timeouts, 5xx, 408 and 429 are retried; other 4xx are final).
-    "SEND_ATTEMPTS": env_int("NOTIFIER_SEND_ATTEMPTS", 4),
-    #: Longest wait between tries of one send, in seconds.
-    "SEND_MAX_WAIT": env_float("NOTIFIER_SEND_MAX_WAIT", 5.0),
+    #: Waits between a delivery's attempts, after the first (which is immediate); it fails after the last.
+    "RETRY_SCHEDULE": env_durations("NOTIFIER_WEBHOOK_RETRY_SCHEDULE", DEFAULT_SCHEDULE),
+    #: The longest Retry-After (429, 503) a receiver is granted, in seconds.
+    "RETRY_AFTER_MAX": env_duration("NOTIFIER_WEBHOOK_RETRY_AFTER_MAX", "1h"),
+    #: Sends to one webhook endpoint in flight at once, across every delivery worker.
+    "ENDPOINT_CONCURRENCY": env_int("NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY", 4),
+    #: Failed attempts in a row after which an endpoint's breaker opens (one probe at a time, on schedule).
+    "BREAKER_FAILURES": env_int("NOTIFIER_WEBHOOK_BREAKER_FAILURES", 5),
+    #: How long an endpoint may fail without a success before it is disabled, in seconds.
+    "DISABLE_AFTER": env_duration("NOTIFIER_WEBHOOK_DISABLE_AFTER", "5d"),
+    #: Sends one delivery worker makes at once (its threads).
+    "DELIVERY_THREADS": env_int("NOTIFIER_DELIVERY_THREADS", 16),
+    #: Longest wait of an idle delivery worker before it looks for due deliveries, in seconds (PostgreSQL
+    #: wakes it at once when intake commits a delivery).
+    "DELIVERY_POLL": env_duration("NOTIFIER_DELIVERY_POLL", "1s"),
     #: Allow webhooks to loopback addresses (development and tests only).
     "WEBHOOK_ALLOW_LOOPBACK": False,
     #: Dramatiq retries of a message whose processing failed (then it is dead-lettered).

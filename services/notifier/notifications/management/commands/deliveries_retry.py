@@ -1,25 +1,20 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from notifications.deliveries import delivery_attempt
+from codegen_config import duration_seconds
+from notifications.delivery.recovery import deliveries_make_due
 from notifications.models import Channel, Delivery, DeliveryStatus
 
 
-def _age(value: str) -> timedelta:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    try:
-        return timedelta(seconds=float(value[:-1]) * units[value[-1]])
-    except (KeyError, ValueError, IndexError):
-        raise CommandError(f"--older-than takes a number and a unit (s, m, h, d), e.g. 10m; got {value!r}") from None
-
-
 class Command(BaseCommand):
-    help = "Retry deliveries by filter (failed ones by default); --dry-run shows what would be retried."
+    help = (
+        "Make deliveries due again on a fresh retry schedule, by filter (failed ones by default); the delivery "
+        "workers send them. --dry-run shows what would be made due. Exit 1 when nothing matches."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -39,19 +34,22 @@ class Command(BaseCommand):
         if options["event_type"]:
             deliveries = deliveries.filter(event__event_type=options["event_type"])
         if options["older_than"]:
-            deliveries = deliveries.filter(updated_at__lt=timezone.now() - _age(options["older_than"]))
+            try:
+                age = duration_seconds(options["older_than"])
+            except ValueError as exc:
+                raise CommandError(f"--older-than: {exc}") from None
+            deliveries = deliveries.filter(updated_at__lt=timezone.now() - timezone.timedelta(seconds=age))
         if options["ids"]:
             deliveries = deliveries.filter(pk__in=options["ids"])
         selected = list(deliveries[: options["limit"]])
-        self.stdout.write(f"{len(selected)} deliveries match")
+        self.stdout.write(f"{len(selected)} {'delivery matches' if len(selected) == 1 else 'deliveries match'}")
         for delivery in selected[:10]:
             what = f"{delivery.channel} → {delivery.target} ({delivery.event.event_type})"
             self.stdout.write(f"  #{delivery.pk} {what}: {delivery.last_error}")
+        if not selected:
+            raise SystemExit(1)
         if options["dry_run"]:
-            self.stdout.write("dry run: nothing retried")
+            self.stdout.write("dry run: nothing made due")
             return
-        outcome = {"delivered": 0, "failed": 0}
-        for delivery in selected:
-            result = delivery_attempt(delivery.pk, retry_failed=True)
-            outcome["delivered" if result.status == DeliveryStatus.DELIVERED else "failed"] += 1
-        self.stdout.write(f"retried {len(selected)}: {outcome['delivered']} delivered, {outcome['failed']} failed")
+        count = deliveries_make_due(Delivery.objects.filter(pk__in=[d.pk for d in selected]))
+        self.stdout.write(f"{count} made due again; the delivery workers send them")

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from notifications.deliveries import deliveries_attempt
 from notifications.resume import HELD, REFUSED, TAKEN_IN, inbox_resume
 
 
@@ -22,8 +21,6 @@ class Command(BaseCommand):
         resumed = inbox_resume(event_ids=options["event_ids"], dry_run=options["dry_run"])
         for event_id, (outcome, why) in resumed.outcomes.items():
             self.stdout.write(f"  {event_id}: {outcome} ({why})")
-        if not options["dry_run"]:
-            deliveries_attempt(resumed.delivery_ids)
         verb = "would be taken in" if options["dry_run"] else "taken in"
         self.stdout.write(
             f"{resumed.count(TAKEN_IN)} {verb}, {resumed.count(HELD)} still held, {resumed.count(REFUSED)} refused"

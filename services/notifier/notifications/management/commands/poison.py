@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications.deliveries import deliveries_attempt
 from notifications.redrive import KINDS, HeldMessage, held_message, held_messages, held_replay
 
 
@@ -84,7 +83,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         for message_id, (outcome, why) in replayed.outcomes.items():
             self.stdout.write(f"  {message_id}: {outcome} ({why})")
-        deliveries_attempt(replayed.delivery_ids)
         record = replayed.redrive
         self.stdout.write(
             f"{'dry run: ' if record.dry_run else ''}{record.matched} matched, {record.taken_in} taken in, "

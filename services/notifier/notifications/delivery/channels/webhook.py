@@ -1,0 +1,90 @@
+"""Webhooks: a signed POST to the address the SSRF guard checked, bounded in time and memory.
+
+Verdicts: 2xx delivered; 410 Gone disables the endpoint; a redirect (3xx, never followed) and a
+target the guard refuses are final; everything else (no answer, a timeout, a connection closed
+mid-answer, 4xx, 5xx) is retried on the schedule, after the receiver's Retry-After on 429 and 503.
+"""
+
+from __future__ import annotations
+
+import urllib3
+from django.conf import settings
+from django.utils import timezone
+
+from codegen_telemetry import traceparent_current
+from notifications.delivery.outcomes import SendResult, Verdict
+from notifications.delivery.schedule import retry_after_seconds
+from notifications.delivery.signing import webhook_signing_keys
+from notifications.errors import UnsafeTarget
+from notifications.models import Delivery
+from notifications.ssrf import Target, webhook_target
+from notifications.webhooks import webhook_headers
+
+#: Bytes of a receiver's answer kept in the attempt's record (the rest is never read).
+RESPONSE_BODY_KEPT = 1024
+#: Statuses whose Retry-After is honoured.
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+def webhook_send(delivery: Delivery) -> SendResult:
+    """POST ``delivery``'s body to its URL, signed with its project's keys; ``webhook-id`` is the event id."""
+    config = settings.NOTIFIER
+    try:
+        target = webhook_target(delivery.target, allow_loopback=config["WEBHOOK_ALLOW_LOOPBACK"])
+    except UnsafeTarget as exc:
+        return SendResult(Verdict.FINAL, error=f"refused: {exc}")
+    event = delivery.event
+    try:
+        keys = webhook_signing_keys(project_id=delivery.endpoint.project_id if delivery.endpoint else 0)
+    except ValueError as exc:
+        return SendResult(Verdict.FINAL, error=f"WEBHOOK_SECRET: {exc}")
+    headers = webhook_headers(
+        target.host_header,
+        keys=keys,
+        msg_id=str(event.event_id),
+        body=delivery.body.encode(),
+        traceparent=traceparent_current() or event.traceparent,  # the attempt's span when tracing
+    )
+    return _post(target, headers, delivery.body.encode(), timeout=config["WEBHOOK_TIMEOUT"])
+
+
+def _post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float) -> SendResult:
+    limit = RESPONSE_BODY_KEPT
+    # total bounds the whole exchange, so a receiver that answers a byte at a time cannot hold a sender
+    pool_timeout = urllib3.Timeout(connect=timeout, read=timeout, total=timeout)
+    pool: urllib3.HTTPConnectionPool
+    if target.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(
+            target.address, target.port, timeout=pool_timeout, server_hostname=target.host,
+            assert_hostname=target.host, retries=False,
+        )  # fmt: skip
+    else:
+        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=pool_timeout, retries=False)
+    try:
+        with pool:
+            response = pool.urlopen(
+                "POST", target.path, body=body, headers=headers, redirect=False, retries=False, preload_content=False
+            )
+            try:
+                start = response.read(limit, decode_content=False)  # at most ``limit`` bytes, however large the body
+            finally:
+                response.release_conn()
+    except urllib3.exceptions.HTTPError as exc:
+        return SendResult(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:2000])
+    status = response.status
+    text = start.decode("utf-8", errors="replace")
+    if 200 <= status < 300:
+        return SendResult(Verdict.DELIVERED, status_code=status, response_body=text)
+    if status == 410:
+        return SendResult(Verdict.GONE, status_code=status, error="HTTP 410: the receiver is gone", response_body=text)
+    if 300 <= status < 400:
+        error = f"HTTP {status}: redirects are not followed (Location: {response.headers.get('Location', '-')})"
+        return SendResult(Verdict.FINAL, status_code=status, error=error[:2000], response_body=text)
+    retry_after = None
+    if status in RETRY_AFTER_STATUSES:
+        retry_after = retry_after_seconds(
+            response.headers.get("Retry-After"), now=timezone.now(), cap=settings.NOTIFIER["RETRY_AFTER_MAX"]
+        )
+    return SendResult(
+        Verdict.RETRY, status_code=status, error=f"HTTP {status}", response_body=text, retry_after=retry_after
+    )

@@ -1,0 +1,134 @@
+"""Claiming due deliveries: the earliest due first, never more than an endpoint's room.
+
+An endpoint's room is ``NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY`` less its sends in flight (claims
+whose lease has not run out); one while its breaker is open; none while it is blocked or disabled.
+A claim reads without locks which deliveries fit, then, in one short transaction, locks their
+endpoints (in id order), counts again and takes the deliveries no other worker holds
+(``SKIP LOCKED``): so however many workers claim at once, no endpoint gets more than its room. A
+claim is a lease: a worker killed mid-send leaves the delivery to be claimed again when it ends
+(the attempt it lost is put on record then), and sent again with the same ``webhook-id``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, WebhookEndpoint
+
+#: Candidates read per claim, as a multiple of the free senders (an endpoint without room skips its own).
+CANDIDATES_PER_SLOT = 4
+#: What a lost attempt says in its record.
+LOST_ATTEMPT = "the sender stopped mid-attempt (its claim ran out); sent again"
+
+
+def claim_lease() -> timedelta:
+    """How long a claim holds a delivery: longer than any attempt can take (timeouts, name resolution)."""
+    longest = max(float(settings.NOTIFIER["WEBHOOK_TIMEOUT"]), float(settings.EMAIL_TIMEOUT or 10))
+    return timedelta(seconds=2 * longest + 30)
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=DeliveryStatus.PENDING.value, next_attempt_at__lte=now) & (
+        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    )
+
+
+def endpoints_room(now: datetime, *, endpoint_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Sends each endpoint may start now, for the endpoints that cannot take the full concurrency (or for
+    ``endpoint_ids``): an endpoint missing from the answer has all of its room."""
+    config = settings.NOTIFIER
+    concurrency, breaker = int(config["ENDPOINT_CONCURRENCY"]), int(config["BREAKER_FAILURES"])
+    busy = Delivery.objects.filter(status=DeliveryStatus.PENDING.value, endpoint__isnull=False, claimed_until__gt=now)
+    if endpoint_ids is not None:
+        busy = busy.filter(endpoint_id__in=list(endpoint_ids))
+    in_flight = dict(busy.values_list("endpoint_id").annotate(n=Count("id")).order_by())
+    endpoints = WebhookEndpoint.objects.all()
+    if endpoint_ids is None:
+        endpoints = endpoints.filter(
+            Q(blocked_until__gt=now) | Q(consecutive_failures__gte=breaker) | Q(pk__in=list(in_flight))
+            | Q(state=EndpointState.DISABLED.value, deliveries__status=DeliveryStatus.PENDING.value)
+        ).distinct()  # fmt: skip
+    else:
+        endpoints = endpoints.filter(pk__in=list(endpoint_ids))
+    room = {}
+    for pk, state, blocked_until, failures in endpoints.values_list(
+        "pk", "state", "blocked_until", "consecutive_failures"
+    ):
+        if state == EndpointState.DISABLED or (blocked_until is not None and blocked_until > now):
+            cap = 0
+        else:
+            cap = 1 if failures >= breaker else concurrency
+        room[pk] = max(0, cap - in_flight.get(pk, 0))
+    return room
+
+
+def _fitting(rows: Iterable[tuple[int, int | None]], room: dict[int, int], limit: int) -> list[int]:
+    """The rows, in order, that fit their endpoint's room, at most ``limit``."""
+    concurrency = int(settings.NOTIFIER["ENDPOINT_CONCURRENCY"])
+    taken: Counter[int] = Counter()
+    picked = []
+    for delivery_id, endpoint_id in rows:
+        if endpoint_id is not None:
+            if taken[endpoint_id] >= room.get(endpoint_id, concurrency):
+                continue
+            taken[endpoint_id] += 1
+        picked.append(delivery_id)
+        if len(picked) == limit:
+            break
+    return picked
+
+
+def deliveries_claim(*, limit: int) -> list[int]:
+    """Claim up to ``limit`` due deliveries for this worker; their ids, earliest due first."""
+    now = timezone.now()
+    room = endpoints_room(now)
+    full = [pk for pk, left in room.items() if left <= 0]
+    candidates = list(
+        Delivery.objects.filter(_claimable(now))
+        .exclude(endpoint_id__in=full)
+        .exclude(channel=Channel.WEBHOOK.value, endpoint__isnull=True)  # not assigned yet: next round
+        .order_by("next_attempt_at", "id")
+        .values_list("id", "endpoint_id")[: limit * CANDIDATES_PER_SLOT]
+    )
+    picked = _fitting(candidates, room, limit)
+    if not picked:
+        return []
+    endpoints = sorted({e for _, e in candidates if e is not None})
+    with transaction.atomic():
+        list(WebhookEndpoint.objects.select_for_update().filter(pk__in=endpoints).order_by("pk").values_list("pk"))
+        room = endpoints_room(now, endpoint_ids=endpoints)  # counted again under the endpoints' locks
+        rows = {
+            pk: (endpoint_id, claimed_until)
+            for pk, endpoint_id, claimed_until in Delivery.objects.select_for_update(skip_locked=True)
+            .filter(_claimable(now), pk__in=picked)
+            .values_list("id", "endpoint_id", "claimed_until")
+        }
+        claimed = _fitting([(pk, rows[pk][0]) for pk in picked if pk in rows], room, limit)
+        lost = [pk for pk in claimed if rows[pk][1] is not None]
+        if lost:
+            _lost_attempts_record(lost, now)
+        Delivery.objects.filter(pk__in=claimed).update(
+            claimed_until=now + claim_lease(), attempts=F("attempts") + 1, updated_at=now
+        )
+    return claimed
+
+
+def _lost_attempts_record(delivery_ids: list[int], now: datetime) -> None:
+    """Put on record the attempts that workers killed mid-send never settled."""
+    numbers = dict(
+        DeliveryAttempt.objects.filter(delivery_id__in=delivery_ids)
+        .values_list("delivery_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery_id=pk, number=numbers.get(pk, 0) + 1, started_at=now, error=LOST_ATTEMPT)
+        for pk in delivery_ids
+    )

@@ -1,0 +1,167 @@
+"""Webhook endpoints' state: what each attempt tells of its receiver, the breaker, disabling and enabling.
+
+An endpoint is one project's webhook URL. Failures in a row open its breaker
+(``NOTIFIER_WEBHOOK_BREAKER_FAILURES``): from then on it is blocked until the scheduled time of the
+delivery that failed last, and then gets one probe at a time (the earliest due delivery); its
+other deliveries wait, due, without attempts spent. A success closes it. 410 Gone, or failing
+without a success for ``NOTIFIER_WEBHOOK_DISABLE_AFTER``, disables it: its pending deliveries fail
+with the reason, and the project's owner is told in the app and by e-mail (again when enabled).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications.delivery.outcomes import SendResult, Verdict
+from notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    EndpointState,
+    InboxEvent,
+    InboxStatus,
+    Notification,
+    WebhookEndpoint,
+)
+
+logger = logging.getLogger(__name__)
+
+#: The event types of the notifier's own notices about an endpoint (recorded in its inbox, never published).
+ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+ENDPOINT_ENABLED = "webhook_endpoint.enabled"
+
+
+def endpoints_assign(*, limit: int = 500) -> int:
+    """Give each new webhook delivery its endpoint (made on first sight); one to a disabled endpoint fails
+    at once with the endpoint's reason. Returns how many were assigned."""
+    rows = list(
+        Delivery.objects.filter(channel=Channel.WEBHOOK.value, endpoint__isnull=True, status=DeliveryStatus.PENDING)
+        .values_list("id", "target", "event__raw")
+        .order_by("id")[:limit]
+    )
+    for delivery_id, url, raw in rows:
+        payload = (raw or {}).get("payload") or {}
+        endpoint = _endpoint_for(int(payload.get("project_id") or 0), url, payload)
+        Delivery.objects.filter(pk=delivery_id, endpoint__isnull=True).update(endpoint=endpoint)
+        if endpoint.state == EndpointState.DISABLED:
+            _deliveries_end(endpoint, f"endpoint disabled: {endpoint.state_reason}", ids=[delivery_id])
+    return len(rows)
+
+
+def _endpoint_for(project_id: int, url: str, payload: dict[str, Any]) -> WebhookEndpoint:
+    owner = {"owner_id": payload.get("owner_id"), "notification_email": payload.get("notification_email") or ""}
+    try:
+        endpoint, created = WebhookEndpoint.objects.get_or_create(project_id=project_id, url=url, defaults=owner)
+    except IntegrityError:  # another worker made it first
+        return WebhookEndpoint.objects.get(project_id=project_id, url=url)
+    if not created and owner["owner_id"] and (endpoint.owner_id, endpoint.notification_email) != tuple(owner.values()):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**owner)
+    return endpoint
+
+
+def endpoint_attempt_record(endpoint_id: int, result: SendResult, *, next_attempt_at: datetime | None) -> str | None:
+    """Update the endpoint after one attempt (inside the attempt's transaction); the reason to disable it, if any."""
+    now = timezone.now()
+    if result.verdict == Verdict.DELIVERED:
+        WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+            consecutive_failures=0, failing_since=None, blocked_until=None, last_success_at=now
+        )
+        return None
+    if result.verdict == Verdict.GONE:
+        return "the receiver answered 410 Gone"
+    config = settings.NOTIFIER
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint.consecutive_failures += 1
+    endpoint.failing_since = endpoint.failing_since or now
+    if endpoint.consecutive_failures >= config["BREAKER_FAILURES"]:
+        endpoint.blocked_until = next_attempt_at or now + timedelta(seconds=config["RETRY_SCHEDULE"][0])
+    endpoint.save(update_fields=["consecutive_failures", "failing_since", "blocked_until"])
+    if now - endpoint.failing_since >= timedelta(seconds=config["DISABLE_AFTER"]):
+        since = endpoint.failing_since.isoformat(timespec="seconds")
+        return f"failing without a success since {since} ({endpoint.consecutive_failures} attempts)"
+    return None
+
+
+def endpoint_disable(endpoint: WebhookEndpoint, *, reason: str) -> int:
+    """Disable ``endpoint``: end its pending deliveries with the reason and tell the project's owner.
+    Returns how many deliveries ended (0 and nothing else done when it was disabled already)."""
+    with transaction.atomic():
+        changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, state=EndpointState.ENABLED.value).update(
+            state=EndpointState.DISABLED.value, state_reason=reason, state_changed_at=timezone.now(), blocked_until=None
+        )
+        if not changed:
+            return 0
+        ended = _deliveries_end(endpoint, f"endpoint disabled: {reason}")
+        _owner_tell(
+            endpoint,
+            ENDPOINT_DISABLED,
+            subject=f"Webhooks to {endpoint.url} disabled",
+            body=f"Webhooks of project {endpoint.project_id} to {endpoint.url} are disabled: {reason}. "
+            f"{ended} pending deliveries ended. Enable the endpoint again once it works, then recover what failed.",
+        )
+    logger.warning(
+        "webhook endpoint disabled",
+        extra={"endpoint_id": endpoint.pk, "url": endpoint.url, "reason": reason, "deliveries_ended": ended},
+    )
+    return ended
+
+
+def endpoint_enable(endpoint: WebhookEndpoint) -> bool:
+    """Enable ``endpoint`` again with a clean record, and tell the owner; False when it was enabled."""
+    with transaction.atomic():
+        changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, state=EndpointState.DISABLED.value).update(
+            state=EndpointState.ENABLED.value, state_reason="", state_changed_at=timezone.now(),
+            consecutive_failures=0, failing_since=None, blocked_until=None,
+        )  # fmt: skip
+        if changed:
+            _owner_tell(
+                endpoint,
+                ENDPOINT_ENABLED,
+                subject=f"Webhooks to {endpoint.url} enabled",
+                body=f"Webhooks of project {endpoint.project_id} to {endpoint.url} are enabled again.",
+            )
+    return bool(changed)
+
+
+def _deliveries_end(endpoint: WebhookEndpoint, reason: str, *, ids: list[int] | None = None) -> int:
+    pending = Delivery.objects.filter(
+        endpoint=endpoint, status=DeliveryStatus.PENDING.value, claimed_until__isnull=True
+    )
+    if ids is not None:
+        pending = pending.filter(pk__in=ids)
+    return pending.update(status=DeliveryStatus.FAILED.value, last_error=reason[:2000], updated_at=timezone.now())
+
+
+def _owner_tell(endpoint: WebhookEndpoint, event_type: str, *, subject: str, body: str) -> None:
+    """Record the notifier's own notice about ``endpoint`` in its inbox, with an in-app notification for the
+    owner and an e-mail to the project's notification address (sent by the delivery workers)."""
+    now = timezone.now()
+    changes = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+    changes.update(state_changes=F("state_changes") + 1)
+    sequence = changes.values_list("state_changes", flat=True).get()
+    event = InboxEvent.objects.create(
+        event_id=uuid.uuid4(), event_type=event_type, aggregate_type="webhook_endpoint",
+        aggregate_id=str(endpoint.pk), sequence=sequence, occurred_at=now, status=InboxStatus.PROCESSED.value,
+        raw={"project_id": endpoint.project_id, "url": endpoint.url, "subject": subject},
+    )  # fmt: skip
+    Notification.objects.create(
+        event=event, event_type=event_type, project_id=endpoint.project_id,
+        recipient=f"user:{endpoint.owner_id}" if endpoint.owner_id else f"project:{endpoint.project_id}",
+        channel=Channel.IN_APP.value, subject=subject[:255], body=body,
+    )  # fmt: skip
+    if endpoint.notification_email:
+        Delivery.objects.create(
+            event=event,
+            channel=Channel.EMAIL.value,
+            target=endpoint.notification_email,
+            subject=subject[:255],
+            body=body,
+        )

@@ -1,0 +1,43 @@
+"""Durations as operators write them: a number and a unit (s, m, h or d), e.g. ``90s``, ``10m``, ``1.5h``, ``7d``."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+#: A duration: a number and a unit (s, m, h or d).
+DURATION_PATTERN = r"^([0-9]{1,30})(\.[0-9]{1,9})?([smhd])$"
+_DURATION = re.compile(DURATION_PATTERN)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(value: str) -> float:
+    """``"90s"``, ``"10m"``, ``"1.5h"``, ``"7d"`` in seconds; ValueError saying what was expected otherwise."""
+    match = _DURATION.fullmatch(value.strip())
+    if not match:
+        raise ValueError(f"expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
+    return float(match[1] + (match[2] or "")) * _UNITS[match[3]]
+
+
+def env_duration(name: str, default: str) -> float:
+    """The variable ``name`` as a duration in seconds (``default`` is written the same way)."""
+    raw = os.environ.get(name, default)
+    try:
+        return duration_seconds(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+def env_durations(name: str, default: str) -> tuple[float, ...]:
+    """The variable ``name`` as a comma-separated list of durations, in seconds (at least one)."""
+    raw = os.environ.get(name, default)
+    items = [item.strip() for item in raw.split(",")]
+    try:
+        seconds = tuple(duration_seconds(item) for item in items)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+    if not seconds:
+        raise ImproperlyConfigured(f"{name}: at least one duration is needed")
+    return seconds
