@@ -15,6 +15,7 @@ from django.db import connection
 
 from codegen_contracts import envelope_to_builtins
 from notifications.consume import event_consume
+from notifications.delivery.runner import deliveries_send_due
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage, Redrive
 from notifications.redrive import held_message, held_replay
 from notifications.resume import inbox_resume
@@ -165,6 +166,7 @@ def test_a_notifier_that_predates_traceparent_notifies_as_before(monkeypatch, re
     data["traceparent"] = TRACEPARENT
     intake = event_consume(data, message=FakeMessage("t"))
     assert intake.status == "processed" and Notification.objects.count() == 1
+    deliveries_send_due()
     assert Delivery.objects.get().status == "delivered"
     assert "traceparent" not in receiver.requests[0]["headers"]
 
@@ -173,6 +175,7 @@ def test_the_current_notifier_passes_traceparent_on_to_its_webhooks(receiver, fa
     data = message(payload=generation_payload(notification_email=None, webhook_url=receiver.url))
     data["traceparent"] = TRACEPARENT
     event_consume(data, message=FakeMessage("t"))
+    deliveries_send_due()
     assert Delivery.objects.get().status == "delivered"
     assert receiver.requests[0]["headers"]["traceparent"] == TRACEPARENT
     assert InboxEvent.objects.get().traceparent == TRACEPARENT
@@ -182,6 +185,7 @@ def test_a_malformed_traceparent_is_dropped_not_poison(receiver, fast_sends):
     data = message(payload=generation_payload(notification_email=None, webhook_url=receiver.url))
     data["traceparent"] = "00-not-a-trace"
     assert event_consume(data, message=FakeMessage("t")).status == "processed"
+    deliveries_send_due()
     assert "traceparent" not in receiver.requests[0]["headers"]
 
 
@@ -211,6 +215,7 @@ def test_poison_replay_after_a_fix_has_one_effect_however_often(smtp_sink):
     assert not InboxEvent.objects.exists() and Redrive.objects.get().dry_run
     out = run("replay", "--id", "m-old", "--reason", "tolerant reader deployed", "--actor", "ops-ann")
     assert "1 taken in" in out
+    deliveries_send_due()
     record = PoisonMessage.objects.get()
     assert record.resolved_at is not None and record.replays == 1
     assert Notification.objects.count() == 1 and len(smtp_sink.messages) == 1
@@ -219,6 +224,7 @@ def test_poison_replay_after_a_fix_has_one_effect_however_often(smtp_sink):
     # replayed again (the resolved record itself): nothing added
     again = held_replay(messages=[held_message("m-old")], reason="again", actor="ops", selection={}, dry_run=False)
     assert again.outcomes == {"m-old": ("taken in", "received before: nothing added")}
+    deliveries_send_due()
     assert Notification.objects.count() == 1 and len(smtp_sink.messages) == 1
     assert "0 held" in run("list")  # resolved poison is listed only with --resolved
     assert "m-old" in run("list", "--resolved")

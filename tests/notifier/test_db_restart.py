@@ -40,6 +40,7 @@ def test_postgresql_restart_fails_no_message_and_loses_none(notifier_redis, smtp
         migrated = processes.run([sys.executable, str(NOTIFIER_MANAGE), "migrate", "-v0"])
         assert migrated.returncode == 0, migrated.stderr
         worker = processes.worker("notifications.worker", processes=2, threads=8)
+        deliverer = processes.notifier_deliverer()
         wait_for(lambda: processes.output(worker).count("Worker process is ready") == 2, what="workers up")
 
         # when a steady stream of events flows, and PostgreSQL restarts in the middle of it
@@ -77,6 +78,7 @@ def test_postgresql_restart_fails_no_message_and_loses_none(notifier_redis, smtp
         output = processes.output(worker)
         assert "Failed to process message" not in output, output[-3000:]
         assert "database connection lost" in output  # the restart did reach the worker's connections
+        assert "Traceback" not in processes.output(deliverer), processes.output(deliverer)[-3000:]
     finally:
         if stream is not None:
             stream.join()

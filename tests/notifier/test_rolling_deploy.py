@@ -53,6 +53,7 @@ def test_producer_first_then_the_notifier_every_message_ends_notified_parked_or_
         "unknown: a new type": message("generation.teleported"),
     }
     worker = workers.worker(WORKER)
+    workers.notifier_deliverer()
     for data in sent.values():
         enqueue(notifier_redis, data, data["event_id"])
     # then each ends as it should, none poison

@@ -26,6 +26,7 @@ def test_same_event_five_times_in_a_row_has_one_effect(workers, notifier_redis, 
     for _ in range(5):
         enqueue(notifier_redis, envelope_to_builtins(event), str(event.event_id))
     workers.worker(WORKER)
+    workers.notifier_deliverer()
     wait_for(lambda: Delivery.objects.filter(status="delivered").count() == 2, what="both deliveries")
     client = redis.Redis.from_url(notifier_redis)
     wait_for(
@@ -38,6 +39,7 @@ def test_same_event_five_times_in_a_row_has_one_effect(workers, notifier_redis, 
 
 def test_same_event_twice_at_once_to_two_workers_has_one_effect(workers, notifier_redis, smtp_sink):
     first, second = workers.worker(WORKER), workers.worker(WORKER)
+    workers.notifier_deliverer()
     wait_for(lambda: "Worker process is ready" in workers.output(first) + workers.output(second), what="workers up")
     for _ in range(3):
         event = envelope()
@@ -50,14 +52,25 @@ def test_same_event_twice_at_once_to_two_workers_has_one_effect(workers, notifie
 
 
 def test_worker_killed_mid_message_is_redelivered_with_one_effect(workers, notifier_redis, receiver):
-    receiver.script = ["hang"]  # the first webhook try never returns: the worker is mid-message
+    import psycopg
+
+    from tests.notifier.conftest import notifier_database_url
+
     event = envelope(payload=generation_payload(notification_email=None, webhook_url=receiver.url))
-    victim = workers.worker(WORKER, NOTIFIER_HEARTBEAT_TIMEOUT_MS="1000", WEBHOOK_TIMEOUT="2")
-    enqueue(notifier_redis, envelope_to_builtins(event), str(event.event_id))
-    wait_for(lambda: receiver.requests, what="the worker reaching the webhook")
-    assert Notification.objects.count() == 1  # the inbox transaction committed
-    workers.kill_group(victim)  # the Dramatiq master and the worker process it forked
+    victim = workers.worker(WORKER, NOTIFIER_HEARTBEAT_TIMEOUT_MS="1000")
+    with psycopg.connect(notifier_database_url()) as blocker:
+        # the inbox locked: the worker's intake waits on it, mid-message
+        blocker.execute("LOCK TABLE notifier_inbox IN ACCESS EXCLUSIVE MODE")
+        enqueue(notifier_redis, envelope_to_builtins(event), str(event.event_id))
+        with psycopg.connect(notifier_database_url(), autocommit=True) as probe:
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            wait_for(lambda: probe.execute(waiting).fetchone()[0] > 0, what="the worker waiting mid-message")
+        workers.kill_group(victim)  # the Dramatiq master and the worker process it forked
+        blocker.rollback()
     workers.worker(WORKER, NOTIFIER_HEARTBEAT_TIMEOUT_MS="1000", NOTIFIER_MAINTENANCE_CHANCE="100000")
+    workers.notifier_deliverer()
     wait_for(lambda: Delivery.objects.filter(status="delivered").exists(), timeout=60, what="redelivery")
     assert effects() == (1, 1, 1)
     assert {r["headers"]["webhook-id"] for r in receiver.requests} == {str(event.event_id)}

@@ -14,7 +14,8 @@ from prometheus_client import REGISTRY
 
 from codegen_contracts import envelope_to_builtins
 from notifications.consume import event_consume
-from notifications.deliveries import delivery_attempt
+from notifications.delivery.attempt import delivery_attempt
+from notifications.delivery.claims import deliveries_claim
 from notifications.errors import PoisonEnvelope
 from notifications.group_commit import IntakeWriter
 from notifications.sweep import order_sweep
@@ -65,15 +66,22 @@ def test_an_event_that_waits_observes_its_lag_when_its_effects_commit():
     assert sample("notifier_event_lag_seconds_count") == count + 3
 
 
+def delivery_attempt_once(delivery_id: int):
+    assert deliveries_claim(limit=1) == [delivery_id]
+    return delivery_attempt(delivery_id)
+
+
 def test_a_delivery_counts_its_outcome_and_tries(smtp_sink, fast_sends):
     from notifications.inbox import inbox_take
 
     delivered = sample("notifier_deliveries_total", channel="email", outcome="delivered")
     tries = sample("notifier_delivery_attempts_sum", channel="email")
+    outcomes = sample("notifier_delivery_attempt_outcomes_total", channel="email", verdict="delivered")
     [delivery_id] = inbox_take(envelope()).delivery_ids
-    assert delivery_attempt(delivery_id).status == "delivered"
+    assert delivery_attempt_once(delivery_id).status == "delivered"
     assert sample("notifier_deliveries_total", channel="email", outcome="delivered") == delivered + 1
     assert sample("notifier_delivery_attempts_sum", channel="email") == tries + 1
+    assert sample("notifier_delivery_attempt_outcomes_total", channel="email", verdict="delivered") == outcomes + 1
 
 
 def test_a_group_commit_observes_its_batch_size():

@@ -31,7 +31,7 @@ LOST_ATTEMPT = "the sender stopped mid-attempt (its claim ran out); sent again"
 def claim_lease() -> timedelta:
     """How long a claim holds a delivery: longer than any attempt can take (timeouts, name resolution)."""
     longest = max(float(settings.NOTIFIER["WEBHOOK_TIMEOUT"]), float(settings.EMAIL_TIMEOUT or 10))
-    return timedelta(seconds=2 * longest + 30)
+    return timedelta(seconds=2 * longest + 5)
 
 
 def _claimable(now: datetime) -> Q:

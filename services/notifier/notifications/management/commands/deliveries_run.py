@@ -32,6 +32,7 @@ class Command(BaseCommand):
 
             start_http_server(options["metrics_port"], addr=options["metrics_addr"])
         runner = DeliveryRunner(threads=options["threads"])
+
         def stop(*_: Any) -> None:
             runner.stop.set()
             runner.wake.set()

@@ -1,0 +1,112 @@
+"""Claiming due deliveries: an endpoint's room, the breaker, disabling a failing endpoint, lost claims.
+
+Guarantee 10: a slow, failing or dead endpoint holds only its own share of the senders.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from notifications.delivery.claims import LOST_ATTEMPT, deliveries_claim
+from notifications.delivery.endpoints import endpoint_attempt_record, endpoints_assign
+from notifications.delivery.outcomes import SendResult, Verdict
+from notifications.delivery.runner import deliveries_send_due
+from notifications.inbox import inbox_take
+from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
+from tests.notifier.conftest import envelope, generation_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def webhooks(url: str, count: int, *, project_id: int = 4) -> list[int]:
+    ids = []
+    for _ in range(count):
+        payload = generation_payload(project_id=project_id, notification_email=None, webhook_url=url)
+        ids += inbox_take(envelope(payload=payload)).delivery_ids
+    endpoints_assign()
+    return ids
+
+
+def endpoint(url: str) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.get(url=url)
+
+
+def test_no_endpoint_gets_more_than_its_room_and_the_others_go_on(settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "ENDPOINT_CONCURRENCY": 2}
+    slow = webhooks("http://127.0.0.1:1/slow", 10)
+    healthy = webhooks("http://127.0.0.1:2/healthy", 3, project_id=5)
+    first = deliveries_claim(limit=16)
+    assert sorted(first) == sorted(slow[:2] + healthy[:2])  # two each, the earliest due first
+    assert deliveries_claim(limit=16) == []  # both full while their sends are in flight
+    Delivery.objects.filter(pk__in=healthy[:2]).update(status="delivered", claimed_until=None)
+    assert deliveries_claim(limit=16) == [healthy[2]]  # the healthy endpoint's room came back; the slow one's did not
+
+
+def test_a_claim_that_ran_out_is_claimed_again_and_its_lost_attempt_put_on_record():
+    [delivery_id] = webhooks("http://127.0.0.1:1/x", 1)
+    assert deliveries_claim(limit=1) == [delivery_id]
+    assert deliveries_claim(limit=1) == []  # held by its claim
+    Delivery.objects.filter(pk=delivery_id).update(claimed_until=timezone.now() - timedelta(seconds=1))
+    assert deliveries_claim(limit=1) == [delivery_id]
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.attempts == 2
+    [lost] = DeliveryAttempt.objects.filter(delivery_id=delivery_id)
+    assert (lost.number, lost.error) == (1, LOST_ATTEMPT)
+
+
+def test_the_breaker_opens_after_failures_in_a_row_and_probes_one_at_a_time_on_schedule(receiver, settings):
+    settings.NOTIFIER = {
+        **settings.NOTIFIER, "BREAKER_FAILURES": 2, "ENDPOINT_CONCURRENCY": 4, "RETRY_SCHEDULE": (60.0,) * 5,
+    }  # fmt: skip
+    receiver.default = 503
+    ids = webhooks(receiver.url, 4)
+    Delivery.objects.filter(pk__in=ids[2:]).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    deliveries_send_due()  # two fail: the breaker opens
+    hook = endpoint(receiver.url)
+    assert hook.consecutive_failures == 2 and hook.blocked_until is not None
+    assert hook.blocked_until == Delivery.objects.get(pk=ids[1]).next_attempt_at  # the next probe: on schedule
+    Delivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())  # all due now
+    assert deliveries_claim(limit=8) == []  # blocked: skipped without a connection, kept due
+    assert len(receiver.requests) == 2 and all(d.status == "pending" for d in Delivery.objects.filter(pk__in=ids))
+    WebhookEndpoint.objects.filter(pk=hook.pk).update(blocked_until=timezone.now())
+    probe = deliveries_claim(limit=8)
+    assert len(probe) == 1  # one probe at a time while open
+    Delivery.objects.filter(pk__in=probe).update(claimed_until=None)
+    receiver.default = 200
+    deliveries_send_due(limit=1)  # the probe succeeds: closed
+    hook.refresh_from_db()
+    assert (hook.consecutive_failures, hook.blocked_until) == (0, None)
+    assert len(deliveries_claim(limit=8)) == 3  # the others flow again
+
+
+def test_an_endpoint_failing_longer_than_disable_after_is_disabled(receiver, settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "DISABLE_AFTER": 3600.0, "RETRY_SCHEDULE": (1.0,) * 5}
+    receiver.default = 500
+    [first, second] = webhooks(receiver.url, 2)
+    Delivery.objects.filter(pk=second).update(next_attempt_at=timezone.now() + timedelta(hours=1))
+    deliveries_send_due()
+    assert endpoint(receiver.url).state == "enabled"
+    WebhookEndpoint.objects.filter(url=receiver.url).update(failing_since=timezone.now() - timedelta(hours=2))
+    Delivery.objects.filter(pk=first).update(next_attempt_at=timezone.now())
+    deliveries_send_due()
+    hook = endpoint(receiver.url)
+    assert hook.state == "disabled" and hook.state_reason.startswith("failing without a success since ")
+    assert Delivery.objects.get(pk=second).last_error.startswith("endpoint disabled: failing without a success")
+
+
+def test_a_success_clears_the_failures():
+    [delivery_id] = webhooks("http://127.0.0.1:1/x", 1)
+    WebhookEndpoint.objects.update(consecutive_failures=3, failing_since=timezone.now())
+    endpoint_attempt_record(endpoint("http://127.0.0.1:1/x").pk, SendResult(Verdict.DELIVERED), next_attempt_at=None)
+    hook = endpoint("http://127.0.0.1:1/x")
+    assert (hook.consecutive_failures, hook.failing_since) == (0, None) and hook.last_success_at is not None
+    assert Delivery.objects.get(pk=delivery_id).endpoint_id == hook.pk
+
+
+def test_one_project_url_is_one_endpoint_and_another_projects_is_another():
+    webhooks("http://127.0.0.1:1/shared", 2, project_id=4)
+    webhooks("http://127.0.0.1:1/shared", 1, project_id=5)
+    assert sorted(WebhookEndpoint.objects.values_list("project_id", flat=True)) == [4, 5]
