@@ -16,7 +16,7 @@ NOTIFIER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/notifier.sqlite3
 # Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis; with SENTINEL=1
 # a primary (REDIS_PORT), a replica (REDIS_PORT+1) and three Sentinels (26390-26392) that the others follow.
 SENTINEL ?=
-RUN_PROCESSES := $(if $(REDIS_URL),,$(if $(SENTINEL),redis-sentinel,redis)) api relay notifier-worker notifier-api
+RUN_PROCESSES := $(if $(REDIS_URL),,$(if $(SENTINEL),redis-sentinel,redis)) api relay notifier-worker notifier-deliveries notifier-api
 ifneq ($(SENTINEL),)
 run: export REDIS_SENTINELS ?= 127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392
 run: export REDIS_SENTINEL_MASTER ?= mymaster
@@ -45,7 +45,7 @@ migrate: $(STAMP) ## Apply migrations to both services' databases (SQLite in var
 	$(MANAGE) migrate --no-input
 	DATABASE_URL=$(NOTIFIER_DATABASE_URL) $(NOTIFIER_MANAGE) migrate --no-input
 
-run: migrate ## API :8000, relay, Redis, notifier worker and API :8001 (Ctrl-C stops all)
+run: migrate ## API :8000, relay, Redis, notifier worker, delivery worker and API :8001 (Ctrl-C stops all)
 	@$(MANAGE) ensure_dev_user
 	@DATABASE_URL=$(NOTIFIER_DATABASE_URL) $(NOTIFIER_MANAGE) ensure_dev_user
 	VENV_BIN=$(BIN) HOST=$(HOST) API_PORT=$(PORT) NOTIFIER_PORT=$(NOTIFIER_PORT) REDIS_PORT=$(REDIS_PORT) \

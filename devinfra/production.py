@@ -56,6 +56,8 @@ class Topology:
     )
     #: The notifier worker's metrics port (NOTIFIER_METRICS_PORT: the sum of its processes, multiprocess mode).
     worker_metrics_port: int = field(default_factory=free_port)
+    #: The delivery worker's metrics port (deliveries_run --metrics-port).
+    deliveries_metrics_port: int = field(default_factory=free_port)
     #: Start a Prometheus that scrapes every process and evaluates deploy/prometheus/alerts.yml.
     with_prometheus: bool = False
     prometheus: PrometheusServer | None = None
@@ -131,6 +133,7 @@ class Topology:
             "notifier": [f"127.0.0.1:{self.notifier_port}"],
             "projects-api": [f"127.0.0.1:{self.api_port}"],
             "notifier-worker": [f"127.0.0.1:{self.worker_metrics_port}"],
+            "notifier-deliveries": [f"127.0.0.1:{self.deliveries_metrics_port}"],
         }
 
     def manage(self, service: str, *args: str, **env: str) -> str:
@@ -161,6 +164,9 @@ class Topology:
             "relay-2": (relay, relay_env["relay-2"]),
             "notifier-worker": ([str(BIN / "notifier-worker"), "--processes", "2", "--threads", "8",
                                  "--worker-shutdown-timeout", "20000"], self.worker_env()),
+            "notifier-deliveries": ([sys.executable, str(REPO / "services" / "notifier" / "manage.py"),
+                                     "deliveries_run", "--threads", "8",
+                                     "--metrics-port", str(self.deliveries_metrics_port)], self.notifier_env),
             "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
                               "notifier_service.wsgi"], self.samples_env(self.notifier_env, "notifier-api")),
         }  # fmt: skip

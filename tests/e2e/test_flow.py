@@ -21,6 +21,7 @@ def test_rest_transition_becomes_one_notification_email_and_webhook(processes, r
     try:
         processes.relay()
         processes.worker("notifications.worker", **notifier_worker_env(notifier_db, sink.port))
+        processes.notifier_deliverer(**notifier_worker_env(notifier_db, sink.port))
         api = client_for(UserFactory())
         project = api.post(
             "/api/v1/projects/",

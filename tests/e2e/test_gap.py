@@ -55,6 +55,7 @@ def test_a_lost_event_is_reported_and_a_replay_by_aggregate_closes_the_gap_once(
             "NOTIFIER_GAP_ALERT_AFTER": "0",
         }
         processes.worker("notifications.worker", **env)
+        processes.notifier_deliverer(**env)
         # then the later events take effect after their wait, and the gap is reported
         wait_for(lambda: len(notifier_rows(notifier_db, "SELECT id FROM notifier_notification")) == 1,
                  timeout=60, what="generation.completed after its wait")  # fmt: skip

@@ -162,6 +162,8 @@ def test_prometheus_scrapes_every_process_and_an_alert_fires_when_the_relays_sto
     wait_for(lambda: prometheus.value('sum(up{job="outbox-relay"})') == 2, timeout=30, what="both relays scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier"})') == 1, timeout=30, what="the notifier scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier-worker"})') == 1, timeout=30, what="the worker scraped")
+    wait_for(lambda: prometheus.value('sum(up{job="notifier-deliveries"})') == 1, timeout=30,
+             what="the delivery worker scraped")  # fmt: skip
     wait_for(lambda: prometheus.value('sum(up{job="projects-api"})') == 1, timeout=30, what="the projects API scraped")
     # both APIs' requests by view, method and status, summed over their gunicorn workers
     responses = "django_http_responses_total_by_status_view_method_total"

@@ -48,8 +48,8 @@ def gunicorn(service: str, port: int) -> list[str]:
 
 
 def start_traced(processes, sink: OtlpSink, notifier_db: str, smtp_port: int) -> dict:
-    """The API (gunicorn), a relay and a notifier worker (two processes), each tracing into ``sink``
-    and logging JSON at DEBUG; by name, once the API answers."""
+    """The API (gunicorn), a relay, a notifier worker (two processes) and a delivery worker, each tracing into
+    ``sink`` and logging JSON at DEBUG; by name, once the API answers."""
     port = free_port()
     logs = {"LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
     started = {
@@ -60,6 +60,9 @@ def start_traced(processes, sink: OtlpSink, notifier_db: str, smtp_port: int) ->
         "relay": processes.relay(**logs, **sink.exporter_env("outbox-relay")),
         "worker": processes.notifier_worker(
             processes=2, **notifier_worker_env(notifier_db, smtp_port), **logs, **sink.exporter_env("notifier-worker"),
+        ),
+        "deliveries": processes.notifier_deliverer(
+            **notifier_worker_env(notifier_db, smtp_port), **logs, **sink.exporter_env("notifier-deliveries"),
         ),
     }  # fmt: skip
     wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), timeout=60, what="the API up")
@@ -74,7 +77,7 @@ def assert_logged_with_ids(started: dict, event_id: str, correlation_id: str, tr
         return [line for line in json_lines(Path(process.log_path)) if line.get("event_id") == event_id]
 
     expected = [("api", "outbox row written"), ("relay", "outbox row published"),
-                ("worker", "event taken in"), ("worker", "delivery settled")]  # fmt: skip
+                ("worker", "event taken in"), ("deliveries", "delivery settled")]  # fmt: skip
     wait_for(
         lambda: all(
             any(line["message"] == message for line in about_event(started[name])) for name, message in expected
@@ -86,7 +89,7 @@ def assert_logged_with_ids(started: dict, event_id: str, correlation_id: str, tr
         (line,) = [line for line in about_event(started[name]) if line["message"] == message]
         assert (line["correlation_id"], line["trace_id"]) == (correlation_id, trace_id), line
     # gunicorn's own lines and its access log included, and the Dramatiq supervisor's (notifier-worker)
-    for name in ("api", "relay", "worker"):
+    for name in ("api", "relay", "worker", "deliveries"):
         for text in Path(started[name].log_path).read_text().splitlines():
             assert text.startswith("{"), (name, text)
 
@@ -155,7 +158,9 @@ def test_one_rest_transition_is_one_trace_from_the_request_to_the_webhook(proces
             publish.span_id,
         )
         assert process.attributes["notifier.intake"] == "processed"
-        assert (deliver.service, deliver.kind, deliver.parent_span_id) == ("notifier-worker", "client", publish.span_id)
+        assert (deliver.service, deliver.kind, deliver.parent_span_id) == (
+            "notifier-deliveries", "client", publish.span_id,
+        )  # fmt: skip
         assert hook_parent == deliver.span_id
         assert not any(s.error for s in sink.trace(trace_id))
         stored = notifier_rows(notifier_db, f"SELECT traceparent FROM notifier_inbox WHERE event_id = '{event_id}'")

@@ -45,6 +45,7 @@ def test_replays_reach_the_notifier_as_promised(processes, redis_url, notifier_d
         OutboxEvent.objects.filter(pk=row.pk).update(state="dead", attempts=10, last_error="broker outage")
         processes.relay(OUTBOX_POLL_INTERVAL="0.2")
         processes.worker("notifications.worker", **notifier_worker_env(notifier_db, sink.port))
+        processes.notifier_deliverer(**notifier_worker_env(notifier_db, sink.port))
 
         def notifications() -> int:
             return notifier_rows(notifier_db, "SELECT count(*) FROM notifier_notification")[0][0]
@@ -52,18 +53,18 @@ def test_replays_reach_the_notifier_as_promised(processes, redis_url, notifier_d
         # a dead row replayed is published and notified once
         replay(str(row.event_id), "--reason", "broker is back")
         wait_for(lambda: notifications() == 1 and settled(redis_url), timeout=30, what="the dead row notified")
-        assert len(sink.messages) == 1
+        wait_for(lambda: len(sink.messages) == 1, what="its e-mail")
 
         # a published row replayed under the same id: redelivered, deduplicated, nothing added
         replay(str(row.event_id), "--reason", "consumer said it lost it")
         wait_for(lambda: settled(redis_url), timeout=30, what="republished and consumed")
         assert sum(queued_message_ids(redis_url).values()) == 0  # consumed (acked) by the worker
-        assert notifications() == 1 and len(sink.messages) == 1
+        assert notifications() == 1 and notifier_rows(notifier_db, "SELECT count(*) FROM notifier_delivery")[0][0] == 1
 
         # with --new-id: re-issued, so exactly one more notification
         replay(str(row.event_id), "--reason", "force reprocessing", "--new-id", "--yes")
         wait_for(lambda: notifications() == 2 and settled(redis_url), timeout=30, what="the re-issued event notified")
-        assert len(sink.messages) == 2
+        wait_for(lambda: len(sink.messages) == 2, what="its e-mail")
         inbox = notifier_rows(notifier_db, "SELECT event_id::text FROM notifier_inbox")
         reissued = OutboxEvent.objects.get(replay_of=row.event_id)
         assert sorted(e for (e,) in inbox) == sorted([str(row.event_id), str(reissued.event_id)])

@@ -1,6 +1,7 @@
 """Prometheus metrics of the notifier's state, read from its database at each scrape (``/metrics`` of its API).
 
-Counts that any API replica can answer alike: open sequence gaps, held messages, waiting events.
+Counts that any API replica can answer alike: open sequence gaps, held messages, waiting events, deliveries
+due and webhook endpoints by state.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from notifications.delivery.selectors import deliveries_due_by_channel, endpoints_by_state
 from notifications.models import InboxEvent, InboxStatus, PoisonMessage
 from notifications.sequencing import gaps_open_list
 
@@ -46,6 +48,32 @@ class NotifierStateCollector(Collector):
             held.add_metric([kind], by_status.get(kind, 0))
         held.add_metric(["poison"], PoisonMessage.objects.filter(resolved_at__isnull=True).count())
         yield held
+        yield from deliveries_state_metrics()
+
+
+def deliveries_state_metrics() -> Iterator[GaugeMetricFamily]:
+    """Deliveries due by channel, how long the oldest has been due, and webhook endpoints by state."""
+    due = GaugeMetricFamily(
+        "notifier_deliveries_due", "Deliveries due and not yet sent, by channel", labels=["channel"]
+    )
+    oldest = GaugeMetricFamily(
+        "notifier_delivery_oldest_due_seconds",
+        "How long the delivery due longest has been due (0 when none is), by channel",
+        labels=["channel"],
+    )
+    for channel, (count, age) in deliveries_due_by_channel().items():
+        due.add_metric([channel], count)
+        oldest.add_metric([channel], age)
+    yield due
+    yield oldest
+    endpoints = GaugeMetricFamily(
+        "notifier_webhook_endpoints",
+        "Webhook endpoints by state: healthy, failing (since their last success), open (breaker), disabled",
+        labels=["state"],
+    )
+    for state, count in endpoints_by_state().items():
+        endpoints.add_metric([state], count)
+    yield endpoints
 
 
 _registry = CollectorRegistry(auto_describe=False)

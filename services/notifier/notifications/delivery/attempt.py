@@ -61,6 +61,10 @@ def delivery_attempt(delivery_id: int) -> Delivery:
         on_fresh_connection(delivery.refresh_from_db)
         if delivery.status != DeliveryStatus.PENDING:
             delivery_settled(delivery.channel, delivery.status, attempts=delivery.attempts)
+            logger.debug(
+                "delivery settled",
+                extra={"delivery_id": delivery.pk, "channel": delivery.channel, "outcome": delivery.status},
+            )
         if result.verdict != Verdict.DELIVERED:
             logger.info(
                 "delivery attempt failed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from typing import Any
 
@@ -9,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from codegen_telemetry import tracing_configure
 from notifications.delivery.runner import DeliveryRunner
+
+logger = logging.getLogger("notifications.delivery")
 
 
 class Command(BaseCommand):
@@ -39,5 +42,5 @@ class Command(BaseCommand):
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, stop)
-        self.stderr.write(f"delivery worker: {runner.threads} senders")
+        logger.info("delivery worker: %d senders", runner.threads)
         runner.run()
