@@ -88,6 +88,7 @@ class Topology:
             "WEB_CONCURRENCY": "2",
             "PYTHONFAULTHANDLER": "1",
         }
+        master_key = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()  # both services hold it
         self.projects_env = {
             **common,
             "DJANGO_SETTINGS_MODULE": "projects_service.settings.production",
@@ -95,6 +96,7 @@ class Topology:
             "DATABASE_URL": self.postgres.create_database("projects"),
             "DJANGO_STATIC_ROOT": str(self.root / "static" / "projects"),
             "OUTBOX_WAKEUP": "notify",
+            "WEBHOOK_MASTER_KEY": master_key,
         }
         self.notifier_env = {
             **common,
@@ -102,7 +104,7 @@ class Topology:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "DATABASE_URL": self.postgres.create_database("notifier"),
             "DJANGO_STATIC_ROOT": str(self.root / "static" / "notifier"),
-            "WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "WEBHOOK_MASTER_KEY": master_key,
             **self.notifier_extra,
         }
         for service in ("projects", "notifier"):

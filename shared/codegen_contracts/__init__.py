@@ -21,6 +21,7 @@ from codegen_contracts.events import (
     EventSpec,
     ExportPayload,
     GenerationPayload,
+    SecretRotatedPayload,
     event_spec,
 )
 from codegen_contracts.messaging import EVENTS_ACTOR, EVENTS_QUEUE, envelope_to_builtins
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidEnvelope",
     "InvalidPayload",
     "ReadingOutcome",
+    "SecretRotatedPayload",
     "UnknownEventType",
     "WireEnvelope",
     "WireMessage",

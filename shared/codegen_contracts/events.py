@@ -7,6 +7,7 @@ See docs/events.md for the prose catalogue.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -36,11 +37,14 @@ EXPORT_REQUESTED = "export.requested"
 EXPORT_RUNNING = "export.running"
 EXPORT_COMPLETED = "export.completed"
 EXPORT_FAILED = "export.failed"
+PROJECT_WEBHOOK_SECRET_ROTATED = "project.webhook_secret_rotated"
 
 #: Aggregate type of generated-project events.
 AGGREGATE_GENERATED_PROJECT = "generated_project"
 #: Aggregate type of repository-export events.
 AGGREGATE_REPOSITORY_EXPORT = "repository_export"
+#: Aggregate type of project events.
+AGGREGATE_PROJECT = "project"
 
 
 class GenerationPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -74,6 +78,20 @@ class ExportPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     error: Text
 
 
+class SecretRotatedPayload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A project's webhook secret was rotated: the key version webhooks are signed with from now on, and until
+    when the previous version still signs them too (the secret itself never travels)."""
+
+    project_id: Id
+    project_name: Name
+    owner_id: Id
+    notification_email: Email | None
+    webhook_url: Url | None
+    webhook_key_version: Annotated[int, msgspec.Meta(ge=2)]
+    rotated_at: datetime
+    previous_valid_until: datetime
+
+
 @dataclass(frozen=True)
 class EventSpec:
     """One version of one event type: its stable name, schema version, aggregate type and payload schema."""
@@ -99,6 +117,7 @@ EVENT_VERSIONS: dict[tuple[str, int], EventSpec] = {
         EventSpec(EXPORT_RUNNING, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
         EventSpec(EXPORT_COMPLETED, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
         EventSpec(EXPORT_FAILED, 1, AGGREGATE_REPOSITORY_EXPORT, ExportPayload),
+        EventSpec(PROJECT_WEBHOOK_SECRET_ROTATED, 1, AGGREGATE_PROJECT, SecretRotatedPayload),
     )
 }
 

@@ -32,7 +32,7 @@ DOCKERFILES = {"projects": REPO / "services" / "projects" / "Dockerfile",
 REQUIRED = {
     "DJANGO_SECRET_KEY": "compose-check-" + "k" * 40,
     "NOTIFIER_SECRET_KEY": "compose-check-" + "n" * 40,
-    "WEBHOOK_SECRET": "whsec_" + "w" * 32,
+    "WEBHOOK_MASTER_KEY": "whsec_" + "w" * 32,
 }
 #: Variables read by something other than this code, and what reads them.
 READ_ELSEWHERE = {
@@ -48,7 +48,8 @@ READ_ELSEWHERE = {
     "OTEL_SERVICE_NAME": "the OpenTelemetry SDK (a process's service.name)",
 }
 #: The functions through which this code reads its environment (codegen_config).
-ENV_READERS = {"env_str", "env_int", "env_float", "env_bool", "env_list"}
+ENV_READERS = {"env_str", "env_int", "env_float", "env_bool", "env_list", "env_duration", "env_durations",
+               "env_master_key"}  # fmt: skip
 
 
 def _interpolate(value: str) -> str:

@@ -14,9 +14,6 @@ import pytest
 from tests.relay.conftest import database_url, processes, redis_url  # noqa: F401
 from tests.support import NOTIFIER_MANAGE, REPO
 
-#: The webhook signing secret the notifier workers of these tests use.
-SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-
 
 @pytest.fixture
 def notifier_db(postgres_server: Any) -> str:
@@ -37,7 +34,6 @@ def notifier_worker_env(notifier_db: str, smtp_port: int) -> dict[str, str]:
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
-        "WEBHOOK_SECRET": SECRET,
         "PYTHONFAULTHANDLER": "1",
     }
 

@@ -118,7 +118,6 @@ def workers(transactional_db: Any, notifier_redis: str, tmp_path: Any, smtp_sink
         notifier_database_url(),
         notifier_redis,
         smtp_sink.port,
-        WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
         WEBHOOK_TIMEOUT="1",
         EMAIL_TIMEOUT="2",
         NOTIFIER_WEBHOOK_RETRY_SCHEDULE="0.2s,0.2s",

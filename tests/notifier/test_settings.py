@@ -21,7 +21,7 @@ def manage(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "notifier_service.settings.production",
     "DJANGO_SECRET_KEY": "n" * 64 + "-notifier-production-secret-for-the-check",
-    "WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "WEBHOOK_MASTER_KEY": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     "DJANGO_ALLOWED_HOSTS": "notifier.example.com",
 }
 
@@ -33,10 +33,10 @@ def test_production_settings_pass_check_deploy(tmp_path):
     assert result.returncode == 0, result.stderr + result.stdout
 
 
-def test_production_settings_need_the_webhook_secret(tmp_path):
-    env = {k: v for k, v in PRODUCTION.items() if k != "WEBHOOK_SECRET"}
+def test_production_settings_need_the_webhook_master_key(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "WEBHOOK_MASTER_KEY"}
     result = manage(["check"], **env, DATABASE_URL=f"sqlite:///{tmp_path}/n.db")
-    assert result.returncode != 0 and "WEBHOOK_SECRET" in result.stderr
+    assert result.returncode != 0 and "WEBHOOK_MASTER_KEY" in result.stderr
 
 
 def test_production_settings_need_a_database_url():
@@ -53,10 +53,11 @@ def test_production_settings_need_a_database_url():
         ("whsec_c2hvcnQ=", "at least 24 bytes, got 5"),
     ],
 )
-def test_production_settings_refuse_a_webhook_secret_no_signature_could_use(tmp_path, secret, reason):
-    result = manage(["check", "--deploy"], **{**PRODUCTION, "WEBHOOK_SECRET": secret},
+@pytest.mark.parametrize("variable", ["WEBHOOK_MASTER_KEY", "WEBHOOK_SECRET"])
+def test_production_settings_refuse_a_key_no_signature_could_use(tmp_path, secret, reason, variable):
+    result = manage(["check", "--deploy"], **{**PRODUCTION, variable: secret},
                     DATABASE_URL=f"sqlite:///{tmp_path}/n.db")  # fmt: skip
-    assert result.returncode != 0 and "WEBHOOK_SECRET: " in result.stderr and reason in result.stderr, result.stderr
+    assert result.returncode != 0 and f"{variable}: " in result.stderr and reason in result.stderr, result.stderr
 
 
 def test_production_settings_refuse_any_host(tmp_path):

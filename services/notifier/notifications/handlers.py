@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen_contracts import Envelope, ExportPayload, GenerationPayload
+from codegen_contracts import Envelope, ExportPayload, GenerationPayload, SecretRotatedPayload
 from codegen_contracts import events as catalogue
 
 
@@ -77,6 +77,20 @@ def handle_export_failed(envelope: Envelope, p: ExportPayload) -> Notice:
     )
 
 
+def handle_webhook_secret_rotated(envelope: Envelope, p: SecretRotatedPayload) -> Notice:
+    """The owner is told in the app and by e-mail (never by webhook): a rotation they did not make is an alarm."""
+    until = p.previous_valid_until.isoformat(timespec="seconds")
+    return Notice(
+        project_id=p.project_id,
+        recipient=f"user:{p.owner_id}",
+        subject=f"Webhook secret rotated for {p.project_name}",
+        body=f"The webhook secret of project {p.project_name!r} was rotated (version {p.webhook_key_version}). "
+        f"Webhooks carry the signatures of both the new and the previous secret until {until}, "
+        "then the new one's only.",
+        emails=[p.notification_email] if p.notification_email else [],
+    )
+
+
 #: The routing table: event type → handler. Known types not listed here are acknowledged and
 #: recorded as ignored (generation.running, generation.archived, export.requested, export.running).
 HANDLERS: dict[str, Callable[[Envelope, Any], Notice]] = {
@@ -85,4 +99,5 @@ HANDLERS: dict[str, Callable[[Envelope, Any], Notice]] = {
     catalogue.GENERATION_FAILED: handle_generation_failed,
     catalogue.EXPORT_COMPLETED: handle_export_completed,
     catalogue.EXPORT_FAILED: handle_export_failed,
+    catalogue.PROJECT_WEBHOOK_SECRET_ROTATED: handle_webhook_secret_rotated,
 }

@@ -108,7 +108,15 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "recipient", "channel"], name="notification_once_per_event"),
         ]
-        indexes = [models.Index(fields=["project_id", "created_at"], name="notification_project_idx")]
+        indexes = [
+            models.Index(fields=["project_id", "created_at"], name="notification_project_idx"),
+            # the few notices of key rotations, read before each webhook is signed (delivery.signing)
+            models.Index(
+                fields=["project_id"],
+                condition=Q(event_type="project.webhook_secret_rotated"),
+                name="notification_key_rotation_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.subject

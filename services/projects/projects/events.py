@@ -26,7 +26,8 @@ EXPORT_EVENT_TYPES = {
 }
 
 
-def _project_facts(project: Project) -> dict[str, Any]:
+def project_facts(project: Project) -> dict[str, Any]:
+    """What every event of a project carries about it: its id, name, owner and where notifications go."""
     return {
         "project_id": project.pk,
         "project_name": project.name,
@@ -39,7 +40,7 @@ def _project_facts(project: Project) -> dict[str, Any]:
 def generation_event(generated_project: GeneratedProject, from_status: str | None) -> tuple[str, dict[str, Any]]:
     """Return the event type and payload for ``generated_project`` having reached its status."""
     payload = {
-        **_project_facts(generated_project.project),
+        **project_facts(generated_project.project),
         "generated_project_id": generated_project.pk,
         "from_status": from_status,
         "to_status": generated_project.status,
@@ -52,7 +53,7 @@ def generation_event(generated_project: GeneratedProject, from_status: str | Non
 def export_event(export: RepositoryExport, from_status: str | None) -> tuple[str, dict[str, Any]]:
     """Return the event type and payload for ``export`` having reached its status."""
     payload = {
-        **_project_facts(export.generated_project.project),
+        **project_facts(export.generated_project.project),
         "generated_project_id": export.generated_project_id,
         "export_id": export.pk,
         "repository_url": export.repository_url,

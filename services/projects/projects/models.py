@@ -29,6 +29,10 @@ class Project(models.Model):
     description = models.TextField(blank=True, default="", max_length=10_000)
     notification_email = models.EmailField(blank=True, default="")
     webhook_url = models.URLField(blank=True, default="", max_length=2048)
+    #: The version of the key its webhooks are signed with (``webhook_secrets``); a rotation raises it and
+    #: emits ``project.webhook_secret_rotated`` (sequence: the version less one).
+    webhook_key_version = models.PositiveIntegerField(default=1, editable=False)
+    webhook_key_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

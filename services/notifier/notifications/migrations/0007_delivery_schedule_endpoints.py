@@ -148,5 +148,13 @@ class Migration(migrations.Migration):
             model_name="deliveryattempt",
             index=models.Index(fields=["delivery", "number"], name="delivery_attempt_idx"),
         ),
+        migrations.AddIndex(
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("event_type", "project.webhook_secret_rotated")),
+                fields=["project_id"],
+                name="notification_key_rotation_idx",
+            ),
+        ),
         migrations.RunPython(wakeup_trigger, wakeup_trigger_drop),
     ]

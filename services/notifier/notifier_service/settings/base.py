@@ -115,7 +115,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "notifications@codegen.exampl
 
 #: Knobs of the notifier.
 NOTIFIER = {
-    #: Standard Webhooks signing secret: "whsec_<base64>" or plain text, at least 24 bytes.
+    #: The key each project's webhook key is derived from (the projects service holds the same one):
+    #: "whsec_<base64>" or plain text, at least 24 bytes.
+    "WEBHOOK_MASTER_KEY": env_str("WEBHOOK_MASTER_KEY", ""),
+    #: The one secret that signed every project's webhooks before each project had its own: while set, webhooks
+    #: carry its signature too, so that receivers can move to their project's secret; unset it once they have.
     "WEBHOOK_SECRET": env_str("WEBHOOK_SECRET", ""),
     #: Seconds to connect and to read a webhook response.
     "WEBHOOK_TIMEOUT": env_float("WEBHOOK_TIMEOUT", 5.0),

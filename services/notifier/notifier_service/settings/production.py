@@ -4,18 +4,20 @@ from django.core.exceptions import ImproperlyConfigured
 
 from codegen_config import env_bool, env_int, env_str
 from codegen_config.production import STATIC_STORAGES, allowed_hosts_named, with_static_files
-from notifications.webhooks import webhook_secret_bytes
+from codegen_config.signing import env_master_key
+from codegen_contracts.signing import signing_key_parse
 from notifier_service.settings.base import *  # noqa: F403
 from notifier_service.settings.base import NOTIFIER, database_settings
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 DATABASES = {"default": database_settings(env_str("DATABASE_URL"))}
-NOTIFIER["WEBHOOK_SECRET"] = env_str("WEBHOOK_SECRET")
-try:
-    webhook_secret_bytes(NOTIFIER["WEBHOOK_SECRET"])
-except ValueError as exc:
-    raise ImproperlyConfigured(f"WEBHOOK_SECRET: {exc}") from None
+NOTIFIER["WEBHOOK_MASTER_KEY"] = env_master_key("WEBHOOK_MASTER_KEY")
+if NOTIFIER["WEBHOOK_SECRET"]:
+    try:
+        signing_key_parse(NOTIFIER["WEBHOOK_SECRET"])
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"WEBHOOK_SECRET: {exc}") from None
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)

@@ -28,6 +28,8 @@ LINKS: list[tuple[str, str, str, str, str, dict[str, str] | None, dict[str, Any]
     (_PROJECTS, "post", "201", "GetProject", "v1_projects_retrieve", _ID, None),
     (_PROJECTS, "post", "201", "UpdateProject", "v1_projects_partial_update", _ID, None),
     (_PROJECTS, "post", "201", "DeleteProject", "v1_projects_destroy", _ID, None),
+    (_PROJECTS, "post", "201", "GetWebhookSecret", "v1_projects_webhook_secret_retrieve", _ID, None),
+    (_PROJECTS, "post", "201", "RotateWebhookSecret", "v1_projects_webhook_secret_rotate_create", _ID, None),
     (_PROJECTS, "post", "201", "StartGeneration", "v1_generated_projects_create", None,
      {"project": "$response.body#/id"}),
     (_GENERATED, "post", "201", "GetGeneratedProject", "v1_generated_projects_retrieve", _ID, None),

@@ -93,6 +93,18 @@ class ProjectSerializer(ClosedMixin, serializers.ModelSerializer):
         read_only_fields = ["id", "owner", "created_at", "updated_at"]
 
 
+class WebhookSecretSerializer(serializers.Serializer):
+    """A project's webhook secret (Standard Webhooks: verify each webhook's signature with it)."""
+
+    secret = serializers.CharField(help_text="whsec_ and the base64 of the key")
+    version = serializers.IntegerField(min_value=1, help_text="raised by each rotation")
+    rotated_at = serializers.DateTimeField(allow_null=True, help_text="when it was last rotated; null if never")
+    previous_valid_until = serializers.DateTimeField(
+        allow_null=True,
+        help_text="until when webhooks also carry the previous secret's signature; null when they no longer do",
+    )
+
+
 class GeneratedProjectSerializer(ClosedMixin, serializers.ModelSerializer):
     """One generation of a project, with its file totals."""
 

@@ -7,12 +7,13 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from codegen_api.schema import CONFLICT, REFERENCE_NOT_FOUND
-from projects import selectors, services
+from projects import selectors, services, webhook_secrets
 from projects.api.filters import GeneratedProjectFilter, RepositoryExportFilter
 from projects.api.serializers import (
     GeneratedProjectSerializer,
@@ -21,6 +22,7 @@ from projects.api.serializers import (
     ProjectSerializer,
     RepositoryExportSerializer,
     RepositoryExportTransitionSerializer,
+    WebhookSecretSerializer,
     project_file_bulk_serializer,
 )
 from projects.models import GeneratedProject, ProjectFile
@@ -41,6 +43,27 @@ class ProjectViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Any) -> None:
         services.project_delete(project=instance)
+
+    @extend_schema(
+        request=None,
+        responses={200: WebhookSecretSerializer},
+        description="The secret that signs this project's webhooks (Standard Webhooks). Only its owner reads it.",
+    )
+    @action(detail=True, methods=["get"], url_path="webhook-secret")
+    def webhook_secret(self, request: Request, pk: Any = None) -> Response:
+        secret = webhook_secrets.project_webhook_secret(project=self.get_object())
+        return Response(WebhookSecretSerializer(secret).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: WebhookSecretSerializer},
+        description="Rotate the secret: webhooks carry the new and the previous secret's signatures until "
+        "previous_valid_until (WEBHOOK_SECRET_ROTATION_GRACE), then the new one's only.",
+    )
+    @action(detail=True, methods=["post"], url_path="webhook-secret/rotate")
+    def webhook_secret_rotate(self, request: Request, pk: Any = None) -> Response:
+        secret = webhook_secrets.project_webhook_secret_rotate(project=self.get_object())
+        return Response(WebhookSecretSerializer(secret).data)
 
 
 @extend_schema_view(create=extend_schema(responses={201: GeneratedProjectSerializer, 404: REFERENCE_NOT_FOUND}))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen_api.settings import rest_framework, spectacular
-from codegen_config import database_settings, env_float, env_int, env_list, env_str, redis_target
+from codegen_config import database_settings, env_duration, env_float, env_int, env_list, env_str, redis_target
 from codegen_telemetry import logging_config
 
 #: The services/projects directory.
@@ -132,6 +132,10 @@ PROJECTS = {
     "MAX_PATH_BYTES": env_int("PROJECTS_MAX_PATH_BYTES", 1024),
     #: Accept loopback webhook URLs (the notifier's rule, codegen_contracts.targets): development and tests.
     "WEBHOOK_ALLOW_LOOPBACK": False,
+    #: The key each project's webhook secret is derived from (the notifier holds the same one).
+    "WEBHOOK_MASTER_KEY": env_str("WEBHOOK_MASTER_KEY", ""),
+    #: How long a rotated-out webhook secret still signs webhooks beside the new one, in seconds.
+    "WEBHOOK_SECRET_ROTATION_GRACE": env_duration("WEBHOOK_SECRET_ROTATION_GRACE", "24h"),
 }
 
 #: The outbox relay. Every key can be set by the environment variable OUTBOX_<KEY>.

@@ -1,6 +1,7 @@
 """Development settings: debug on, SQLite by default, an insecure key that never leaves a laptop."""
 
 from codegen_config import env_str
+from codegen_config.signing import DEV_MASTER_KEY
 from codegen_telemetry import logging_config
 from projects_service.settings.base import *  # noqa: F403
 
@@ -15,3 +16,4 @@ PROJECTS["WEBHOOK_ALLOW_LOOPBACK"] = True  # noqa: F405 - as the notifier's deve
 
 # Plain lines for a terminal (`make run`); LOG_FORMAT=json gives what production writes.
 LOGGING = logging_config(default_format="plain")
+PROJECTS["WEBHOOK_MASTER_KEY"] = PROJECTS["WEBHOOK_MASTER_KEY"] or DEV_MASTER_KEY  # noqa: F405 - as the notifier's

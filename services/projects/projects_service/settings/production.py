@@ -2,6 +2,7 @@
 
 from codegen_config import env_bool, env_int, env_str
 from codegen_config.production import STATIC_STORAGES, allowed_hosts_named, with_static_files
+from codegen_config.signing import env_master_key
 from projects_service.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -14,6 +15,7 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 DEV_USER_ALLOWED = False
+PROJECTS["WEBHOOK_MASTER_KEY"] = env_master_key("WEBHOOK_MASTER_KEY")  # noqa: F405
 
 from projects_service.settings.base import database_from_url  # noqa: E402
 

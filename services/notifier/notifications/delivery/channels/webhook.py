@@ -34,10 +34,11 @@ def webhook_send(delivery: Delivery) -> SendResult:
     except UnsafeTarget as exc:
         return SendResult(Verdict.FINAL, error=f"refused: {exc}")
     event = delivery.event
+    assert delivery.endpoint is not None  # assigned before any claim
     try:
-        keys = webhook_signing_keys(project_id=delivery.endpoint.project_id if delivery.endpoint else 0)
+        keys = webhook_signing_keys(project_id=delivery.endpoint.project_id, now=timezone.now())
     except ValueError as exc:
-        return SendResult(Verdict.FINAL, error=f"WEBHOOK_SECRET: {exc}")
+        return SendResult(Verdict.FINAL, error=f"signing key: {exc}")
     headers = webhook_headers(
         target.host_header,
         keys=keys,
