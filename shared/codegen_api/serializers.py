@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from codegen_api.filters import date_time_parse
+from codegen_api.patterns import SAYS_SOMETHING_PATTERN
 
 _CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -91,3 +95,30 @@ class QueryIntegerField(serializers.IntegerField):
         if not isinstance(data, str) or not data.isascii() or not data.isdigit() or len(data) > 18:
             self.fail("digits")
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "pattern": SAYS_SOMETHING_PATTERN, "minLength": 1, "maxLength": 2000})
+class ReasonField(serializers.CharField):
+    """Why an operator acts, for the audit: some text that is not only whitespace."""
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        if not value.strip():
+            raise serializers.ValidationError("Must say why: not only whitespace.")
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class DateTimeRfc3339Field(serializers.Field):
+    """An RFC 3339 date-time in a body, as an aware datetime in UTC (codegen_api.filters.date_time_parse)."""
+
+    def to_internal_value(self, data: object) -> Any:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"Must be a string, not {type(data).__name__}.")
+        try:
+            return date_time_parse(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: Any) -> str:
+        return str(value.isoformat())

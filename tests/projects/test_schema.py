@@ -89,7 +89,7 @@ def test_patch_with_an_empty_body_is_refused_as_documented(api, generated_projec
 def test_the_schemas_whitespace_is_exactly_what_str_strip_removes():
     import re
 
-    from codegen_api.schema import SAYS_SOMETHING_PATTERN, WHITESPACE_CLASS
+    from codegen_api.patterns import SAYS_SOMETHING_PATTERN, WHITESPACE_CLASS
 
     spelled = re.compile(f"[{WHITESPACE_CLASS}]")
     assert all(bool(spelled.fullmatch(chr(code))) == chr(code).isspace() for code in range(0x110000))

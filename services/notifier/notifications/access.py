@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from notifications.models import Delivery, Notification, ProjectAccess
+from notifications.models import Delivery, Notification, ProjectAccess, WebhookEndpoint
 
 
 def _granted(user: Any) -> QuerySet[ProjectAccess]:
@@ -29,3 +29,11 @@ def deliveries_visible(*, user: Any) -> QuerySet[Delivery]:
         return deliveries
     events = Notification.objects.filter(project_id__in=_granted(user)).values("event_id")
     return deliveries.filter(event_id__in=events)
+
+
+def endpoints_visible(*, user: Any) -> QuerySet[WebhookEndpoint]:
+    """The webhook endpoints ``user`` may read and act on (those of the projects it reads), failing ones first."""
+    endpoints = WebhookEndpoint.objects.order_by("-consecutive_failures", "project_id", "id")
+    if user.is_staff:
+        return endpoints
+    return endpoints.filter(project_id__in=_granted(user))

@@ -1,4 +1,5 @@
-"""Admin: the notifier's tables read-only; held messages (poison, parked, unknown) with a replay action."""
+"""Admin: the notifier's tables read-only; held messages (poison, parked, unknown) with a replay action; the
+delivery side's in ``notifications.delivery.admin``."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from django.template.response import TemplateResponse
 from notifications.models import (
     HELD_STATUSES,
     AggregateCursor,
-    Delivery,
     InboxEvent,
     Notification,
     PoisonMessage,
@@ -136,12 +136,6 @@ class NotificationAdmin(ReadOnlyAdmin):
     list_filter = ["event_type"]
 
 
-@admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "channel", "target", "status", "attempts", "updated_at"]
-    list_filter = ["status", "channel"]
-
-
 class ResolvedFilter(admin.SimpleListFilter):
     title = "resolved"
     parameter_name = "resolved"
@@ -214,3 +208,6 @@ class ProjectAccessAdmin(admin.ModelAdmin):
         if not change:
             obj.granted_by = request.user.get_username()
         super().save_model(request, obj, form, change)
+
+
+from notifications.delivery import admin as delivery_admin  # noqa: E402, F401 - registers the delivery side's

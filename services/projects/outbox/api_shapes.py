@@ -9,8 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from codegen_api.schema import SAYS_SOMETHING_PATTERN
-from codegen_api.serializers import ClosedMixin, StrictBooleanField, StrictUUIDField
+from codegen_api.serializers import ClosedMixin, ReasonField, StrictBooleanField, StrictUUIDField
 from codegen_contracts.names import NAME_PATTERN
 from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, DURATION_PATTERN, LONGEST_AGE
 from outbox.models import OutboxState
@@ -100,17 +99,6 @@ class ReplayResultSerializer(serializers.Serializer):
     new_ids = serializers.BooleanField()
     sample = ReplaySampleSerializer(many=True)
     audit_id = serializers.IntegerField(allow_null=True)
-
-
-@extend_schema_field({"type": "string", "pattern": SAYS_SOMETHING_PATTERN, "minLength": 1, "maxLength": 2000})
-class ReasonField(serializers.CharField):
-    """Why a replay is made, for the audit: some text that is not only whitespace (outbox_replay refuses that)."""
-
-    def to_internal_value(self, data: object) -> str:
-        value = super().to_internal_value(data)
-        if not value.strip():
-            raise serializers.ValidationError("Must say why: not only whitespace.")
-        return value
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)

@@ -3,7 +3,7 @@
 import django_filters
 
 from codegen_api.filters import DateTimeFilter, IdFilter, NameFilter
-from notifications.models import Channel, Delivery, DeliveryStatus, Notification
+from notifications.models import Channel, Delivery, DeliveryStatus, EndpointState, Notification, WebhookEndpoint
 
 
 class NotificationFilter(django_filters.FilterSet):
@@ -23,3 +23,12 @@ class DeliveryFilter(django_filters.FilterSet):
     class Meta:
         model = Delivery
         fields = ["status", "channel"]
+
+
+class WebhookEndpointFilter(django_filters.FilterSet):
+    project_id = IdFilter()
+    state = django_filters.ChoiceFilter(choices=[(s.value, s.value) for s in EndpointState])
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["project_id", "state"]

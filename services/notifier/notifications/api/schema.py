@@ -16,6 +16,8 @@ def notifier_schema(result: dict[str, Any], generator: Any, request: Any, public
         ("/api/v1/notifications/", "GetFirstNotification", "v1_notifications_retrieve"),
         ("/api/v1/deliveries/", "GetFirstDelivery", "v1_deliveries_retrieve"),
         ("/api/v1/held/", "GetFirstHeldMessage", "v1_held_retrieve"),
+        ("/api/v1/deliveries/", "GetFirstDeliveryAttempts", "v1_deliveries_attempts_list"),
+        ("/api/v1/webhook-endpoints/", "GetFirstEndpoint", "v1_webhook_endpoints_retrieve"),
     ]:
         add_link(result, path=path, method="get", status="200", name=name, operation_id=operation_id,
                  parameters={"id": _FIRST})  # fmt: skip

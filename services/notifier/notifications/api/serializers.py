@@ -32,12 +32,16 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     event_id = serializers.UUIDField(source="event.event_id", read_only=True)
     event_type = serializers.CharField(source="event.event_type", read_only=True)
+    endpoint = serializers.IntegerField(
+        source="endpoint_id", read_only=True, allow_null=True, help_text="the webhook endpoint (null for e-mail)"
+    )
+    next_attempt_at = serializers.DateTimeField(read_only=True, help_text="when it is tried next (while pending)")
 
     class Meta:
         model = Delivery
         fields = [
-            "id", "event_id", "event_type", "channel", "target", "status", "attempts", "last_error",
-            "created_at", "updated_at", "delivered_at",
+            "id", "event_id", "event_type", "channel", "target", "endpoint", "status", "attempts", "last_error",
+            "next_attempt_at", "created_at", "updated_at", "delivered_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -1,11 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from notifications.api import views
+from notifications.api import endpoints, views
 
 router = SimpleRouter()
 router.register("notifications", views.NotificationViewSet, basename="notification")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
+router.register("webhook-endpoints", endpoints.WebhookEndpointViewSet, basename="webhook-endpoint")
 urlpatterns = [
     path("held/", views.HeldMessageList.as_view(), name="held-list"),
     path("held/summary/", views.HeldSummary.as_view(), name="held-summary"),

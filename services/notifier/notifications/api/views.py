@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from codegen_api.filters import query_params_once
 from notifications.access import deliveries_visible, notifications_visible
 from notifications.api import serializers as shapes
+from notifications.api.endpoints import DeliveryAttemptSerializer
 from notifications.api.filters import DeliveryFilter, NotificationFilter
 from notifications.models import Delivery, Notification
 from notifications.redrive import KINDS, held_message, held_messages, held_summary
@@ -43,6 +45,14 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> Any:
         return deliveries_visible(user=self.request.user)
+
+    @extend_schema(responses=DeliveryAttemptSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def attempts(self, request: Request, pk: Any = None) -> Response:
+        """Every attempt at the delivery, oldest first (paginated)."""
+        attempts = self.get_object().attempt_log.order_by("number", "id")
+        page = self.paginate_queryset(attempts)
+        return self.get_paginated_response(DeliveryAttemptSerializer(page, many=True).data)
 
 
 class StaffOnly(APIView):

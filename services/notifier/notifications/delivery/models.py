@@ -97,3 +97,13 @@ class EndpointAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of endpoint {self.endpoint_id} by {self.actor}"
+
+    def summary(self) -> str:
+        """What it did, in a sentence (for the admin and the command)."""
+        prefix = "dry run: would " if self.dry_run else ""
+        done = {
+            "disable": f"{prefix}disable; {self.matched} pending deliveries {'would end' if self.dry_run else 'ended'}",
+            "enable": f"{prefix}enable",
+            "recover": f"{prefix}send {self.matched} failed deliveries again",
+        }[self.action]
+        return f"{done} (action {self.pk})"

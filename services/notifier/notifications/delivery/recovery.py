@@ -39,25 +39,30 @@ def endpoint_act(
     endpoint: WebhookEndpoint, *, action: str, actor: str, reason: str, since: datetime | None = None,
     dry_run: bool = False,
 ) -> EndpointAction:  # fmt: skip
-    """Disable, enable or recover (resend what failed since ``since``) ``endpoint``, and record it.
+    """Disable, enable or recover (send again what failed since ``since``) ``endpoint``, and record it.
 
-    Recovering a disabled endpoint is refused (ValueError): enable it first.
+    Raises ValueError, recording nothing, for what cannot be done: an unknown action, disabling a
+    disabled endpoint, enabling an enabled one, recovering without ``since`` or while it is disabled.
     """
-    matched = 0
+    if not reason.strip():
+        raise ValueError("reason: say why")
+    disabled = endpoint.state == EndpointState.DISABLED
     with transaction.atomic():
         if action == "disable":
-            matched = (
-                Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING.value).count()
-                if dry_run or endpoint.state == EndpointState.DISABLED
-                else endpoint_disable(endpoint, reason=f"by {actor}: {reason}")
-            )
+            if disabled:
+                raise ValueError("the endpoint is disabled already")
+            pending = Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING.value)
+            matched = pending.count() if dry_run else endpoint_disable(endpoint, reason=f"by {actor}: {reason}")
         elif action == "enable":
+            if not disabled:
+                raise ValueError("the endpoint is enabled already")
             if not dry_run:
                 endpoint_enable(endpoint)
+            matched = 0
         elif action == "recover":
             if since is None:
                 raise ValueError("since: required to recover")
-            if endpoint.state == EndpointState.DISABLED:
+            if disabled:
                 raise ValueError("the endpoint is disabled: enable it before recovering its deliveries")
             failed = endpoint_failed_since(endpoint, since)
             matched = failed.count() if dry_run else deliveries_make_due(failed)
