@@ -37,7 +37,7 @@ def arguments() -> argparse.Namespace:
 def run_all(
     args: argparse.Namespace, postgres: PostgresServer, database_url: str, redis_url: str
 ) -> tuple[list[Result], list[Measurement]]:
-    from bench import memory_workloads, notifier_workloads, relay_workloads
+    from bench import memory_workloads, notifier_workloads, relay_workloads, webhook_workloads
     from bench.projects_workloads import projects_workloads
 
     def wanted(name: str) -> bool:
@@ -89,8 +89,11 @@ def run_all(
         measurements += notifier_workloads.consume_measurements(postgres, redis_url, 5_000 if args.quick else 20_000)
     if wanted("e2e"):
         print("measuring end-to-end latency", flush=True)
-        seconds = 15.0 if args.quick else 30.0
-        measurements += notifier_workloads.e2e_latency_measurements(postgres, database_url, redis_url, seconds)
+        measurements += notifier_workloads.e2e_latency_measurements(
+            postgres, database_url, redis_url, 15.0 if args.quick else 30.0
+        )
+    if wanted("webhook"):
+        measurements += webhook_workloads.webhook_measurements(postgres, database_url, redis_url, quick=args.quick)
     if wanted("tracing"):
         from bench.tracing_workloads import tracing_measurements
 

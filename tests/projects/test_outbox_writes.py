@@ -178,7 +178,7 @@ def test_stored_outbox_rows_are_valid_envelopes(generated_project):
 
 @pytest.mark.django_db
 def test_invalid_payload_fails_the_business_write(project, monkeypatch):
-    monkeypatch.setattr("projects.events._project_facts", lambda p: {"project_id": -5})
+    monkeypatch.setattr("projects.events.project_facts", lambda p: {"project_id": -5})
     with pytest.raises(ValueError, match="payload"):
         GeneratedProjectFactory(project=project)
     assert not GeneratedProject.objects.exists()

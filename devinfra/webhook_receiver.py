@@ -1,0 +1,82 @@
+"""A webhook receiver on loopback with scripted answers, for the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class WebhookReceiver:
+    """A webhook receiver on loopback answering with scripted answers.
+
+    An answer is a status (``200``), ``"hang"`` (never answers until closed), ``"close"`` (drops the
+    connection mid-answer) or a dict with ``status`` and optional ``headers`` and ``body`` (bytes).
+    ``in_flight`` is how many requests it holds at this moment, ``most_in_flight`` the most ever; each
+    request is kept with its headers, body, path and when it arrived (``received_at``, Unix seconds).
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[Any] = []
+        self.default: Any = 200
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = {"headers": dict(self.headers), "body": body, "path": self.path, "received_at": time.time()}
+                with receiver._lock:
+                    receiver.requests.append(request)
+                    answer = receiver.script.pop(0) if receiver.script else receiver.default
+                    receiver.in_flight += 1
+                    receiver.most_in_flight = max(receiver.most_in_flight, receiver.in_flight)
+                try:
+                    self._answer(answer)
+                finally:
+                    with receiver._lock:
+                        receiver.in_flight -= 1
+
+            def _answer(self, answer: Any) -> None:
+                if answer == "hang":
+                    receiver.release.wait(60)
+                    return
+                if answer == "close":
+                    self.wfile.write(b"HTTP/1.1 20")
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                spec: dict[str, Any] = answer if isinstance(answer, dict) else {"status": int(answer)}
+                body = spec.get("body", b"")
+                self.send_response(spec["status"])
+                for name, value in spec.get("headers", {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.release = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/codegen"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
