@@ -78,10 +78,13 @@ def test_every_type_is_stable_and_has_a_version_and_aggregate():
         "export.running",
         "export.completed",
         "export.failed",
+        "project.webhook_secret_rotated",
     }
     for spec in EVENT_TYPES.values():
         assert spec.version >= 1
-        assert spec.aggregate_type in {catalogue.AGGREGATE_GENERATED_PROJECT, catalogue.AGGREGATE_REPOSITORY_EXPORT}
+        assert spec.aggregate_type in {
+            catalogue.AGGREGATE_GENERATED_PROJECT, catalogue.AGGREGATE_REPOSITORY_EXPORT, catalogue.AGGREGATE_PROJECT,
+        }  # fmt: skip
 
 
 def test_unknown_type_is_refused():

@@ -17,6 +17,8 @@ from codegen_contracts import envelope_to_builtins
 from codegen_contracts.signing import project_signing_key, secret_text
 from notifications.consume import event_consume
 from notifications.delivery import channels
+from notifications.delivery.channels import ChannelSpec
+from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.runner import deliveries_send_due
 from notifications.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint
@@ -249,3 +251,22 @@ def test_a_webhook_to_an_ipv6_literal_sends_a_bracketed_host_header(receiver, fa
     assert attempt(delivery_id).status == "delivered"
     port = url.split("]:")[1].split("/")[0]
     assert receiver.requests[0]["headers"]["Host"] == f"[::ffff:127.0.0.1]:{port}"
+
+
+def test_a_new_channel_is_one_registration(monkeypatch, fast_sends):
+    """A channel registered in notifications.delivery.channels is planned, claimed, sent and recorded like the
+    others, with nothing else to change."""
+    sent = []
+
+    def sms_send(delivery):
+        sent.append((delivery.target, delivery.body))
+        return SendResult(Verdict.DELIVERED, status_code=202)
+
+    sms = ChannelSpec(targets=lambda p: [f"+owner-{p.owner_id}"], body=lambda notice, e, late: notice.subject,
+                      send=sms_send)  # fmt: skip
+    monkeypatch.setitem(channels.CHANNELS, "sms", sms)
+    monkeypatch.setitem(channels.SENDERS, "sms", sms_send)
+    [delivery_id] = inbox_take(envelope(payload=generation_payload(notification_email=None))).delivery_ids
+    deliveries_send_due()
+    assert sent == [("+owner-9", "Generation completed for shop")]
+    assert Delivery.objects.get(pk=delivery_id).status == "delivered" and attempts(delivery_id)[0].status_code == 202

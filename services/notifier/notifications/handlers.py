@@ -7,40 +7,25 @@ were upcast by the contracts' reader).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from codegen_contracts import Envelope, ExportPayload, GenerationPayload, SecretRotatedPayload
 from codegen_contracts import events as catalogue
+from notifications.delivery.channels import channel_targets
+from notifications.models import Channel
+from notifications.notice import Notice
 
-
-@dataclass(frozen=True)
-class Notice:
-    """What to tell the project's people about one event, and where to send it."""
-
-    project_id: int
-    recipient: str
-    subject: str
-    body: str
-    emails: list[str] = field(default_factory=list)
-    webhooks: list[str] = field(default_factory=list)
-
-
-def _targets(payload: GenerationPayload | ExportPayload) -> dict[str, list[str]]:
-    return {
-        "emails": [payload.notification_email] if payload.notification_email else [],
-        "webhooks": [payload.webhook_url] if payload.webhook_url else [],
-    }
+__all__ = ["HANDLERS", "Notice"]
 
 
 def _notice(payload: GenerationPayload | ExportPayload, subject: str, body: str) -> Notice:
-    """The project owner is told, in-app and on the project's own channels."""
+    """The project owner is told, in-app and on each channel the project set up."""
     return Notice(
         project_id=payload.project_id,
         recipient=f"user:{payload.owner_id}",
         subject=f"{subject} for {payload.project_name}",
         body=body,
-        **_targets(payload),
+        targets=channel_targets(payload),
     )
 
 
@@ -87,7 +72,7 @@ def handle_webhook_secret_rotated(envelope: Envelope, p: SecretRotatedPayload) -
         body=f"The webhook secret of project {p.project_name!r} was rotated (version {p.webhook_key_version}). "
         f"Webhooks carry the signatures of both the new and the previous secret until {until}, "
         "then the new one's only.",
-        emails=[p.notification_email] if p.notification_email else [],
+        targets={name: found for name, found in channel_targets(p).items() if name == Channel.EMAIL},
     )
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 
 from codegen_contracts import Envelope, EventReading, ReadingOutcome, envelope_to_builtins, event_spec
+from notifications.delivery.channels import CHANNELS
 from notifications.handlers import HANDLERS, Notice
-from notifications.models import Channel, Delivery, InboxStatus
-from notifications.webhooks import webhook_body
+from notifications.models import Delivery, InboxStatus
 
 
 @dataclass(frozen=True)
@@ -112,24 +112,10 @@ def intake_plan(reading: EventReading, *, late: bool = False) -> IntakePlan:
     if late:
         notice = replace(notice, subject=LATE_MARK + notice.subject)
     deliveries = [
-        Delivery(channel=Channel.EMAIL.value, target=email, subject=notice.subject, body=notice.body)
-        for email in notice.emails
+        Delivery(channel=name, target=target, subject=notice.subject, body=channel.body(notice, envelope, late))
+        for name, channel in CHANNELS.items()
+        for target in notice.targets.get(name, [])
     ]
-    if notice.webhooks:
-        body = webhook_body(
-            event_type=envelope.event_type,
-            occurred_at=envelope.occurred_at.isoformat(),
-            data={
-                **envelope.payload,
-                "event_id": str(envelope.event_id),
-                "sequence": envelope.sequence,
-                **({"late": True} if late else {}),
-            },
-        ).decode()
-        deliveries += [
-            Delivery(channel=Channel.WEBHOOK.value, target=url, subject=notice.subject, body=body)
-            for url in notice.webhooks
-        ]
     return IntakePlan(reading, InboxStatus.PROCESSED.value, notice, deliveries, late=late)
 
 

@@ -3,7 +3,8 @@
 import django_filters
 
 from codegen_api.filters import DateTimeFilter, IdFilter, NameFilter
-from notifications.models import Channel, Delivery, DeliveryStatus, EndpointState, Notification, WebhookEndpoint
+from notifications.delivery.channels import CHANNELS
+from notifications.models import Delivery, DeliveryStatus, EndpointState, Notification, WebhookEndpoint
 
 
 class NotificationFilter(django_filters.FilterSet):
@@ -18,7 +19,7 @@ class NotificationFilter(django_filters.FilterSet):
 
 class DeliveryFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=[(s.value, s.value) for s in DeliveryStatus])
-    channel = django_filters.ChoiceFilter(choices=[(c.value, c.value) for c in (Channel.EMAIL, Channel.WEBHOOK)])
+    channel = django_filters.ChoiceFilter(choices=[(name, name) for name in CHANNELS])
 
     class Meta:
         model = Delivery

@@ -14,7 +14,7 @@ from opentelemetry.trace import SpanKind
 
 from codegen_telemetry import log_context, span
 from notifications.db import on_fresh_connection
-from notifications.delivery.channels import SENDERS
+from notifications.delivery import channels
 from notifications.delivery.endpoints import endpoint_attempt_record, endpoint_disable
 from notifications.delivery.metrics import attempt_counted, delivery_settled
 from notifications.delivery.outcomes import SendResult, Verdict
@@ -49,7 +49,7 @@ def delivery_attempt(delivery_id: int) -> Delivery:
                         "try": delivery.attempts},
         ):  # fmt: skip
             try:
-                result = SENDERS[delivery.channel](delivery)
+                result = channels.SENDERS[delivery.channel](delivery)
             except Exception as exc:
                 logger.exception("delivery %s (%s): the sender failed", delivery.pk, delivery.channel)
                 result = SendResult(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:2000])

@@ -6,10 +6,9 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from notifications.models import Channel, Delivery, DeliveryStatus, EndpointState, WebhookEndpoint
+from notifications.delivery.channels import CHANNELS
+from notifications.models import Delivery, DeliveryStatus, EndpointState, WebhookEndpoint
 
-#: The external channels, in the order metrics list them.
-EXTERNAL_CHANNELS = (Channel.EMAIL.value, Channel.WEBHOOK.value)
 #: The states ``endpoints_by_state`` reports.
 ENDPOINT_STATES = ("healthy", "failing", "open", "disabled")
 
@@ -28,7 +27,7 @@ def deliveries_due_by_channel() -> dict[str, tuple[int, float]]:
     }
     return {
         channel: (rows[channel][0], (now - rows[channel][1]).total_seconds()) if channel in rows else (0, 0.0)
-        for channel in EXTERNAL_CHANNELS
+        for channel in CHANNELS
     }
 
 

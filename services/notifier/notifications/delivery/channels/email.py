@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import smtplib
+from typing import TYPE_CHECKING, Any
 
 from django.core.mail import EmailMessage
 
 from codegen_contracts.targets import email_address_problem
 from notifications.delivery.outcomes import SendResult, Verdict
-from notifications.models import Delivery
+from notifications.models import Channel, Delivery
+
+if TYPE_CHECKING:
+    from codegen_contracts import Envelope
+    from notifications.notice import Notice
+
+NAME = Channel.EMAIL.value
+
+
+def email_targets(payload: Any) -> list[str]:
+    """The project's notification address, when it has one."""
+    address = getattr(payload, "notification_email", None)
+    return [address] if address else []
+
+
+def email_body(notice: Notice, envelope: Envelope, late: bool) -> str:
+    """The notice's text."""
+    return notice.body
 
 
 def email_send(delivery: Delivery) -> SendResult:

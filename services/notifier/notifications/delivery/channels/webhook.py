@@ -7,6 +7,8 @@ mid-answer, 4xx, 5xx) is retried on the schedule, after the receiver's Retry-Aft
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import urllib3
 from django.conf import settings
 from django.utils import timezone
@@ -16,14 +18,37 @@ from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.schedule import retry_after_seconds
 from notifications.delivery.signing import webhook_signing_keys
 from notifications.errors import UnsafeTarget
-from notifications.models import Delivery
+from notifications.models import Channel, Delivery
 from notifications.ssrf import Target, webhook_target
-from notifications.webhooks import webhook_headers
+from notifications.webhooks import webhook_body, webhook_headers
+
+if TYPE_CHECKING:
+    from codegen_contracts import Envelope
+    from notifications.notice import Notice
+
+NAME = Channel.WEBHOOK.value
 
 #: Bytes of a receiver's answer kept in the attempt's record (the rest is never read).
 RESPONSE_BODY_KEPT = 1024
 #: Statuses whose Retry-After is honoured.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+def webhook_targets(payload: Any) -> list[str]:
+    """The project's webhook URL, when it has one."""
+    url = getattr(payload, "webhook_url", None)
+    return [url] if url else []
+
+
+def webhook_body_of(notice: Notice, envelope: Envelope, late: bool) -> str:
+    """The event as Standard Webhooks suggests, its data carrying the event id, its ``sequence`` (for receivers
+    to order by) and ``"late": true`` when it took effect after a later event of its aggregate."""
+    data = {**envelope.payload, "event_id": str(envelope.event_id), "sequence": envelope.sequence}
+    if late:
+        data["late"] = True
+    return webhook_body(
+        event_type=envelope.event_type, occurred_at=envelope.occurred_at.isoformat(), data=data
+    ).decode()
 
 
 def webhook_send(delivery: Delivery) -> SendResult:

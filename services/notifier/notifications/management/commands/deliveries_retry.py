@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from codegen_config import duration_seconds
+from notifications.delivery.channels import CHANNELS
 from notifications.delivery.recovery import deliveries_make_due
-from notifications.models import Channel, Delivery, DeliveryStatus
+from notifications.models import Delivery, DeliveryStatus
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status", choices=[DeliveryStatus.FAILED.value, DeliveryStatus.PENDING.value], default="failed"
         )
-        parser.add_argument("--channel", choices=[Channel.EMAIL.value, Channel.WEBHOOK.value])
+        parser.add_argument("--channel", choices=list(CHANNELS))
         parser.add_argument("--event-type")
         parser.add_argument("--older-than", help="only deliveries last touched longer ago than this (e.g. 5m)")
         parser.add_argument("--id", type=int, action="append", dest="ids")
