@@ -9,8 +9,9 @@ from typing import Any
 
 
 def rest_framework(**overrides: Any) -> dict[str, Any]:
-    """REST_FRAMEWORK: token and session auth, authenticated by default, JSON only, the shared strict
-    pagination, filters, schema and errors (codegen_api); ``overrides`` replace keys."""
+    """REST_FRAMEWORK: token and session auth, authenticated by default, JSON only (bodies parsed strictly,
+    up to the service's API_MAX_BODY_BYTES), the shared strict pagination, filters, schema and errors
+    (codegen_api); ``overrides`` replace keys."""
     return {
         "DEFAULT_AUTHENTICATION_CLASSES": [
             "rest_framework.authentication.TokenAuthentication",
@@ -18,6 +19,7 @@ def rest_framework(**overrides: Any) -> dict[str, Any]:
         ],
         "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
         "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+        "DEFAULT_PARSER_CLASSES": ["codegen_api.parsers.StrictJSONParser"],
         "DEFAULT_PAGINATION_CLASS": "codegen_api.pagination.StrictPageNumberPagination",
         "DEFAULT_FILTER_BACKENDS": ["codegen_api.filters.StrictFilterBackend"],
         "DEFAULT_SCHEMA_CLASS": "codegen_api.schema.ClosedBodiesAutoSchema",

@@ -14,11 +14,16 @@ REPO = Path(__file__).resolve().parents[2]
 MANAGE = REPO / "services" / "projects" / "manage.py"
 
 
+#: A master key for production settings (each test that is not about it gets one).
+MASTER_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
 def manage(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "WEBHOOK_"))}
     return subprocess.run(
-        [sys.executable, str(MANAGE), *args], env={**clean, **env}, capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, str(MANAGE), *args], env={**clean, "WEBHOOK_MASTER_KEY": MASTER_KEY, **env},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
@@ -53,6 +58,18 @@ def test_production_settings_refuse_to_start_without_a_secret_key(tmp_path):
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+@pytest.mark.parametrize(("key", "reason"), [("", "is required"), ("short", "at least 24 bytes, got 5")])
+def test_production_settings_refuse_to_start_without_a_usable_webhook_master_key(tmp_path, key, reason):
+    env = {"WEBHOOK_MASTER_KEY": key} if key else {}
+    result = subprocess.run(
+        [sys.executable, str(MANAGE), "check"], capture_output=True, text=True, timeout=60,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WEBHOOK_"))}, **env,
+             "DJANGO_SETTINGS_MODULE": "projects_service.settings.production", "DJANGO_SECRET_KEY": "s" * 64,
+             "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+    )  # fmt: skip
+    assert result.returncode != 0 and "WEBHOOK_MASTER_KEY" in result.stderr and reason in result.stderr
 
 
 def test_production_settings_refuse_to_start_without_a_database_url():

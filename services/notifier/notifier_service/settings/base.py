@@ -87,6 +87,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(REPO_DIR / "var" / "notifier-static"))
 
+#: Largest request body the API parses, in bytes (its bodies are small: a reason and a few flags).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+
 REST_FRAMEWORK = rest_framework()
 
 #: Page size when the client does not ask, and the largest it may ask for with ?page_size=.

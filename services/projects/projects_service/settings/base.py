@@ -103,7 +103,6 @@ API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
 REST_FRAMEWORK = rest_framework(
-    DEFAULT_PARSER_CLASSES=["projects.api.parsers.StrictJSONParser"],
     EXCEPTION_HANDLER="projects.api.errors.api_exception_handler",
     UNAUTHENTICATED_USER=None,
 )
