@@ -62,24 +62,25 @@ def test_the_breaker_opens_after_failures_in_a_row_and_probes_one_at_a_time_on_s
         **settings.NOTIFIER, "BREAKER_FAILURES": 2, "ENDPOINT_CONCURRENCY": 4, "RETRY_SCHEDULE": (60.0,) * 5,
     }  # fmt: skip
     receiver.default = 503
-    ids = webhooks(receiver.url, 4)
+    ids = webhooks(receiver.url, 5)
     Delivery.objects.filter(pk__in=ids[2:]).update(next_attempt_at=timezone.now() + timedelta(hours=1))
-    deliveries_send_due()  # two fail: the breaker opens
+    deliveries_send_due()  # two fail in a row: the breaker opens
     hook = endpoint(receiver.url)
-    assert hook.consecutive_failures == 2 and hook.blocked_until is not None
-    assert hook.blocked_until == Delivery.objects.get(pk=ids[1]).next_attempt_at  # the next probe: on schedule
-    Delivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())  # all due now
-    assert deliveries_claim(limit=8) == []  # blocked: skipped without a connection, kept due
+    assert hook.consecutive_failures == 2 and hook.last_failure_at is not None
+    # the two that failed are due again, but since before the last failure: kept due, skipped, no connection
+    Delivery.objects.filter(pk__in=ids[:2]).update(next_attempt_at=hook.last_failure_at - timedelta(seconds=1))
+    assert deliveries_claim(limit=8) == []
     assert len(receiver.requests) == 2 and all(d.status == "pending" for d in Delivery.objects.filter(pk__in=ids))
-    WebhookEndpoint.objects.filter(pk=hook.pk).update(blocked_until=timezone.now())
+    # two come due at their scheduled time after it: one probe at a time, no more
+    Delivery.objects.filter(pk__in=ids[2:4]).update(next_attempt_at=timezone.now())
     probe = deliveries_claim(limit=8)
-    assert len(probe) == 1  # one probe at a time while open
-    Delivery.objects.filter(pk__in=probe).update(claimed_until=None)
+    assert probe == [ids[2]] and deliveries_claim(limit=8) == []
+    Delivery.objects.filter(pk__in=probe).update(claimed_until=None, attempts=0)
     receiver.default = 200
-    deliveries_send_due(limit=1)  # the probe succeeds: closed
+    deliveries_send_due(limit=1)  # the probe succeeds: the breaker closes
     hook.refresh_from_db()
-    assert (hook.consecutive_failures, hook.blocked_until) == (0, None)
-    assert len(deliveries_claim(limit=8)) == 3  # the others flow again
+    assert hook.consecutive_failures == 0 and Delivery.objects.get(pk=ids[2]).status == "delivered"
+    assert sorted(deliveries_claim(limit=8)) == sorted([ids[0], ids[1], ids[3]])  # the kept ones flow again
 
 
 def test_an_endpoint_failing_longer_than_disable_after_is_disabled(receiver, settings):
@@ -100,7 +101,7 @@ def test_an_endpoint_failing_longer_than_disable_after_is_disabled(receiver, set
 def test_a_success_clears_the_failures():
     [delivery_id] = webhooks("http://127.0.0.1:1/x", 1)
     WebhookEndpoint.objects.update(consecutive_failures=3, failing_since=timezone.now())
-    endpoint_attempt_record(endpoint("http://127.0.0.1:1/x").pk, SendResult(Verdict.DELIVERED), next_attempt_at=None)
+    endpoint_attempt_record(endpoint("http://127.0.0.1:1/x").pk, SendResult(Verdict.DELIVERED))
     hook = endpoint("http://127.0.0.1:1/x")
     assert (hook.consecutive_failures, hook.failing_since) == (0, None) and hook.last_success_at is not None
     assert Delivery.objects.get(pk=delivery_id).endpoint_id == hook.pk

@@ -45,7 +45,7 @@ def test_the_owner_reads_its_projects_endpoints_and_no_one_elses(owner, staff):
     mine, theirs = endpoint_with_failures(), endpoint_with_failures("http://127.0.0.1:9/other", project_id=5)
     listed = owner.get("/api/v1/webhook-endpoints/").json()
     assert [e["id"] for e in listed["results"]] == [mine.pk]
-    assert set(listed["results"][0]) >= {"url", "state", "consecutive_failures", "last_success_at", "blocked_until"}
+    assert set(listed["results"][0]) >= {"url", "state", "consecutive_failures", "last_success_at", "last_failure_at"}
     assert owner.get(f"/api/v1/webhook-endpoints/{theirs.pk}/").status_code == 404
     body = {"reason": "mine to break"}
     assert owner.post(f"/api/v1/webhook-endpoints/{theirs.pk}/disable/", body, format="json").status_code == 404

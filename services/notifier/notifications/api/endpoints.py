@@ -27,7 +27,7 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         model = WebhookEndpoint
         fields = [
             "id", "project_id", "url", "state", "state_reason", "state_changed_at", "consecutive_failures",
-            "failing_since", "last_success_at", "blocked_until", "created_at",
+            "failing_since", "last_success_at", "last_failure_at", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -71,7 +71,7 @@ class RecoverForm(EndpointActionForm):
 class WebhookEndpointAdmin(_ReadOnly, admin.ModelAdmin):
     list_display = [
         "id", "project_id", "url", "state", "consecutive_failures", "failing_since", "last_success_at",
-        "blocked_until", "state_reason",
+        "last_failure_at", "state_reason",
     ]  # fmt: skip
     list_filter = ["state"]
     search_fields = ["url", "=project_id"]

@@ -96,7 +96,7 @@ def _record(delivery: Delivery, result: SendResult, *, started: datetime, durati
     with transaction.atomic():
         disable = None
         if delivery.endpoint_id is not None:
-            disable = endpoint_attempt_record(delivery.endpoint_id, result, next_attempt_at=next_at)
+            disable = endpoint_attempt_record(delivery.endpoint_id, result)
             state = WebhookEndpoint.objects.values_list("state", flat=True).get(pk=delivery.endpoint_id)
             if state == EndpointState.DISABLED and next_at is not None:
                 next_at, result = None, SendResult(Verdict.FINAL, result.status_code, "endpoint disabled meanwhile")

@@ -1,7 +1,8 @@
 """Claiming due deliveries: the earliest due first, never more than an endpoint's room.
 
 An endpoint's room is ``NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY`` less its sends in flight (claims
-whose lease has not run out); one while its breaker is open; none while it is blocked or disabled.
+whose lease has not run out); one while its breaker is open, and then only for a delivery that came
+due after its last failure (a probe: ``notifications.delivery.endpoints``); none while disabled.
 A claim reads without locks which deliveries fit, then, in one short transaction, locks their
 endpoints (in id order), counts again and takes the deliveries no other worker holds
 (``SKIP LOCKED``): so however many workers claim at once, no endpoint gets more than its room. A
@@ -35,8 +36,14 @@ def claim_lease() -> timedelta:
 
 
 def _claimable(now: datetime) -> Q:
-    return Q(status=DeliveryStatus.PENDING.value, next_attempt_at__lte=now) & (
-        Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
+    """Pending, due, not held by a live claim, and not kept waiting by its endpoint's open breaker (due before
+    the endpoint's last failure)."""
+    breaker = int(settings.NOTIFIER["BREAKER_FAILURES"])
+    waiting = Q(endpoint__consecutive_failures__gte=breaker, next_attempt_at__lte=F("endpoint__last_failure_at"))
+    return (
+        Q(status=DeliveryStatus.PENDING.value, next_attempt_at__lte=now)
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        & ~waiting
     )
 
 
@@ -52,19 +59,14 @@ def endpoints_room(now: datetime, *, endpoint_ids: Iterable[int] | None = None) 
     endpoints = WebhookEndpoint.objects.all()
     if endpoint_ids is None:
         endpoints = endpoints.filter(
-            Q(blocked_until__gt=now) | Q(consecutive_failures__gte=breaker) | Q(pk__in=list(in_flight))
+            Q(consecutive_failures__gte=breaker) | Q(pk__in=list(in_flight))
             | Q(state=EndpointState.DISABLED.value, deliveries__status=DeliveryStatus.PENDING.value)
         ).distinct()  # fmt: skip
     else:
         endpoints = endpoints.filter(pk__in=list(endpoint_ids))
     room = {}
-    for pk, state, blocked_until, failures in endpoints.values_list(
-        "pk", "state", "blocked_until", "consecutive_failures"
-    ):
-        if state == EndpointState.DISABLED or (blocked_until is not None and blocked_until > now):
-            cap = 0
-        else:
-            cap = 1 if failures >= breaker else concurrency
+    for pk, state, failures in endpoints.values_list("pk", "state", "consecutive_failures"):
+        cap = 0 if state == EndpointState.DISABLED else 1 if failures >= breaker else concurrency
         room[pk] = max(0, cap - in_flight.get(pk, 0))
     return room
 
@@ -106,7 +108,7 @@ def deliveries_claim(*, limit: int) -> list[int]:
         room = endpoints_room(now, endpoint_ids=endpoints)  # counted again under the endpoints' locks
         rows = {
             pk: (endpoint_id, claimed_until)
-            for pk, endpoint_id, claimed_until in Delivery.objects.select_for_update(skip_locked=True)
+            for pk, endpoint_id, claimed_until in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(_claimable(now), pk__in=picked)
             .values_list("id", "endpoint_id", "claimed_until")
         }

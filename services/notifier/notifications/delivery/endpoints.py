@@ -1,9 +1,11 @@
 """Webhook endpoints' state: what each attempt tells of its receiver, the breaker, disabling and enabling.
 
 An endpoint is one project's webhook URL. Failures in a row open its breaker
-(``NOTIFIER_WEBHOOK_BREAKER_FAILURES``): from then on it is blocked until the scheduled time of the
-delivery that failed last, and then gets one probe at a time (the earliest due delivery); its
-other deliveries wait, due, without attempts spent. A success closes it. 410 Gone, or failing
+(``NOTIFIER_WEBHOOK_BREAKER_FAILURES``): from then on it gets one attempt at a time, and only from a
+delivery whose scheduled time came after its last failure (a probe, at that delivery's own
+scheduled time: the breaker never delays one past its schedule); the deliveries that were due
+before the last failure are skipped without a connection attempt and stay due, no attempt spent.
+A success closes it and they all go. 410 Gone, or failing
 without a success for ``NOTIFIER_WEBHOOK_DISABLE_AFTER``, disables it: its pending deliveries fail
 with the reason, and the project's owner is told in the app and by e-mail (again when enabled).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -67,12 +69,12 @@ def _endpoint_for(project_id: int, url: str, payload: dict[str, Any]) -> Webhook
     return endpoint
 
 
-def endpoint_attempt_record(endpoint_id: int, result: SendResult, *, next_attempt_at: datetime | None) -> str | None:
+def endpoint_attempt_record(endpoint_id: int, result: SendResult) -> str | None:
     """Update the endpoint after one attempt (inside the attempt's transaction); the reason to disable it, if any."""
     now = timezone.now()
     if result.verdict == Verdict.DELIVERED:
         WebhookEndpoint.objects.filter(pk=endpoint_id).update(
-            consecutive_failures=0, failing_since=None, blocked_until=None, last_success_at=now
+            consecutive_failures=0, failing_since=None, last_success_at=now
         )
         return None
     if result.verdict == Verdict.GONE:
@@ -81,9 +83,8 @@ def endpoint_attempt_record(endpoint_id: int, result: SendResult, *, next_attemp
     endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
     endpoint.consecutive_failures += 1
     endpoint.failing_since = endpoint.failing_since or now
-    if endpoint.consecutive_failures >= config["BREAKER_FAILURES"]:
-        endpoint.blocked_until = next_attempt_at or now + timedelta(seconds=config["RETRY_SCHEDULE"][0])
-    endpoint.save(update_fields=["consecutive_failures", "failing_since", "blocked_until"])
+    endpoint.last_failure_at = now
+    endpoint.save(update_fields=["consecutive_failures", "failing_since", "last_failure_at"])
     if now - endpoint.failing_since >= timedelta(seconds=config["DISABLE_AFTER"]):
         since = endpoint.failing_since.isoformat(timespec="seconds")
         return f"failing without a success since {since} ({endpoint.consecutive_failures} attempts)"
@@ -95,7 +96,7 @@ def endpoint_disable(endpoint: WebhookEndpoint, *, reason: str) -> int:
     Returns how many deliveries ended (0 and nothing else done when it was disabled already)."""
     with transaction.atomic():
         changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, state=EndpointState.ENABLED.value).update(
-            state=EndpointState.DISABLED.value, state_reason=reason, state_changed_at=timezone.now(), blocked_until=None
+            state=EndpointState.DISABLED.value, state_reason=reason, state_changed_at=timezone.now()
         )
         if not changed:
             return 0
@@ -119,7 +120,7 @@ def endpoint_enable(endpoint: WebhookEndpoint) -> bool:
     with transaction.atomic():
         changed = WebhookEndpoint.objects.filter(pk=endpoint.pk, state=EndpointState.DISABLED.value).update(
             state=EndpointState.ENABLED.value, state_reason="", state_changed_at=timezone.now(),
-            consecutive_failures=0, failing_since=None, blocked_until=None,
+            consecutive_failures=0, failing_since=None,
         )  # fmt: skip
         if changed:
             _owner_tell(

@@ -35,8 +35,8 @@ class WebhookEndpoint(models.Model):
     #: The first failure since the last success (disabled once it is NOTIFIER_WEBHOOK_DISABLE_AFTER old).
     failing_since = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
-    #: While the breaker is open: no attempt before this time (the scheduled time of the next probe).
-    blocked_until = models.DateTimeField(null=True, blank=True)
+    #: The last failed attempt: while the breaker is open, only a delivery that came due after it may probe.
+    last_failure_at = models.DateTimeField(null=True, blank=True)
     #: Times it was disabled or enabled (the sequence of the notices about it).
     state_changes = models.PositiveIntegerField(default=0)
     owner_id = models.PositiveBigIntegerField(null=True, blank=True)

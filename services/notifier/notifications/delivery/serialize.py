@@ -23,5 +23,5 @@ def endpoint_as_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
         "consecutive_failures": endpoint.consecutive_failures,
         "failing_since": when(endpoint.failing_since),
         "last_success_at": when(endpoint.last_success_at),
-        "blocked_until": when(endpoint.blocked_until),
+        "last_failure_at": when(endpoint.last_failure_at),
     }

@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
                 ("consecutive_failures", models.PositiveIntegerField(default=0)),
                 ("failing_since", models.DateTimeField(blank=True, null=True)),
                 ("last_success_at", models.DateTimeField(blank=True, null=True)),
-                ("blocked_until", models.DateTimeField(blank=True, null=True)),
+                ("last_failure_at", models.DateTimeField(blank=True, null=True)),
                 ("state_changes", models.PositiveIntegerField(default=0)),
                 ("owner_id", models.PositiveBigIntegerField(blank=True, null=True)),
                 ("notification_email", models.CharField(blank=True, default="", max_length=254)),
