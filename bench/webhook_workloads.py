@@ -5,6 +5,7 @@ notifier's own intake rate."""
 from __future__ import annotations
 
 import shutil
+import socket
 import signal
 import statistics
 import subprocess
@@ -30,7 +31,7 @@ from bench.notifier_workloads import (
     stop_workers,
 )  # fmt: skip
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, Envelope, envelope_to_builtins
-from devinfra.webhook_receiver import WebhookReceiver
+from devinfra.ports import free_port
 
 #: Senders of the delivery worker in these workloads (its default).
 THREADS = 16
@@ -83,15 +84,51 @@ def _send_for(seconds: float, rate: float, projects: list, committed: dict[str, 
         time.sleep(max(0.0, next_at - time.perf_counter()))
 
 
-def _received(receiver: WebhookReceiver, committed: dict[str, float], timeout: float = 60.0) -> dict[str, float]:
+class Receiver:
+    """A webhook receiver on loopback in a process of its own (``devinfra.webhook_receiver``), so that the
+    process that produces and measures shares no interpreter lock with it; it logs each arrival."""
+
+    def __init__(self, logs: Path, name: str, *, hang: bool = False) -> None:
+        self.port = free_port()
+        self.log = logs / f"{name}.arrivals"
+        with open(self.log, "wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "devinfra.webhook_receiver", "--port", str(self.port),
+                 *(["--hang"] if hang else [])],
+                cwd=REPO, stdout=output, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:  # listening once it accepts a connection
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the webhook receiver on port {self.port} did not start") from None
+                time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def arrivals(self) -> dict[str, float]:
+        """When each webhook id first arrived."""
+        first: dict[str, float] = {}
+        for line in self.log.read_text().splitlines():
+            webhook_id, _, at = line.partition(" ")
+            first.setdefault(webhook_id, float(at))
+        return first
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _received(receiver: Receiver, committed: dict[str, float], timeout: float = 120.0) -> dict[str, float]:
     """When each committed event's webhook first arrived (waiting up to ``timeout`` for them all)."""
     deadline = time.monotonic() + timeout
     while True:
-        arrived: dict[str, float] = {}
-        for request in list(receiver.requests):
-            event_id = request["headers"].get("webhook-id", "")
-            if event_id in committed and event_id not in arrived:
-                arrived[event_id] = request["received_at"]
+        arrived = {e: at for e, at in receiver.arrivals().items() if e in committed}
         if len(arrived) >= len(committed) or time.monotonic() > deadline:
             return arrived
         time.sleep(0.2)
@@ -112,8 +149,7 @@ def webhook_latency_measurements(
     table_reset(redis_url)
     notifier_url = notifier_database(postgres, redis_url)
     logs = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    healthy, hanging = WebhookReceiver(), WebhookReceiver()
-    hanging.default = "hang"
+    healthy, hanging = Receiver(logs, "healthy"), Receiver(logs, "hanging", hang=True)
     relays = _start_relays(1, _env(database_url, redis_url), log=logs / "relay.log")
     _wait_listening(wakeup_mode("default"), redis_url)
     env = notifier_env(notifier_url, redis_url)
@@ -140,8 +176,8 @@ def webhook_latency_measurements(
         _stop(deliverer)
         stop_workers(worker)
         relays_stop(relays)
-        hanging.close()
-        healthy.close()
+        hanging.stop()
+        healthy.stop()
         shutil.rmtree(logs, ignore_errors=True)
     hook = _percentiles([(alone_received[e] - t) * 1000 for e, t in alone.items() if e in alone_received])
     note_of = [(float(notified[e]) - t) * 1000 for e, t in alone.items() if e in notified]
@@ -176,9 +212,9 @@ def webhook_latency_measurements(
 def webhook_throughput_measurements(postgres, redis_url: str, count: int, projects: int = 20) -> list[Measurement]:  # type: ignore[no-untyped-def]
     """Deliveries per second to a healthy receiver (``projects`` endpoints), against the rate at which the
     notifier took the same events in."""
-    receiver = WebhookReceiver()
     notifier_url = notifier_database(postgres, redis_url)
     logs = Path(tempfile.mkdtemp(prefix="bench-webhook-rate-"))
+    receiver = Receiver(logs, "receiver")
     env = notifier_env(notifier_url, redis_url)
     occurred = datetime.now(UTC)
     messages = []
@@ -207,19 +243,21 @@ def webhook_throughput_measurements(postgres, redis_url: str, count: int, projec
     _enqueue_all(redis_url, messages)
     client = redis.Redis.from_url(redis_url)
     worker = start_workers("notifications.worker", env, 2, 16, log=logs / "worker.log")
-    started = time.monotonic()
     while not _drained(client):
         time.sleep(0.05)
-    intake_rate = count / (time.monotonic() - started)
     stop_workers(worker)
     deliverer = _deliverer(env, logs / "deliverer.log")
-    started = time.monotonic()
     with psycopg.connect(notifier_url, autocommit=True) as conn:
         while conn.execute("SELECT count(*) FROM notifier_delivery WHERE status = 'delivered'").fetchone()[0] < count:
-            time.sleep(0.05)
-    delivery_rate = count / (time.monotonic() - started)
+            time.sleep(0.1)
+        # rates between the first and the last of each, by the database's clock
+        intake, delivery = conn.execute(
+            "SELECT (SELECT extract(epoch FROM max(received_at) - min(received_at)) FROM notifier_inbox), "
+            "(SELECT extract(epoch FROM max(delivered_at) - min(delivered_at)) FROM notifier_delivery)"
+        ).fetchone()
+    intake_rate, delivery_rate = count / float(intake), count / float(delivery)
     _stop(deliverer)
-    receiver.close()
+    receiver.stop()
     shutil.rmtree(logs, ignore_errors=True)
     note = f"{count} webhooks to {projects} endpoints, one delivery worker × {THREADS}; receiver: Python's http.server"
     return [

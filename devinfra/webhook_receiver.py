@@ -80,3 +80,31 @@ class WebhookReceiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+def main() -> None:
+    """`python -m devinfra.webhook_receiver --port P [--hang]`: serve on loopback until SIGTERM, writing a line
+    ``<webhook-id> <received_at>`` per request to stdout (for benchmarks, apart from the process that measures)."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--hang", action="store_true", help="never answer")
+    args = parser.parse_args()
+    receiver = WebhookReceiver(port=args.port)
+    receiver.default = "hang" if args.hang else 200
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    written = 0
+    while not done.wait(0.05):
+        for request in receiver.requests[written:]:
+            sys.stdout.write(f"{request['headers'].get('webhook-id', '-')} {request['received_at']:.6f}\n")
+            written += 1
+        sys.stdout.flush()
+    receiver.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -133,7 +133,10 @@ class Delivery(models.Model):
     subject = models.CharField(max_length=255, blank=True, default="")
     body = models.TextField()
     status = models.CharField(max_length=16, choices=_choices(DeliveryStatus), default=DeliveryStatus.PENDING.value)
+    #: Attempts on the current schedule (a recovery starts a new one at 0).
     attempts = models.PositiveIntegerField(default=0)
+    #: Attempts ever made, lost ones included: the number of the latest in its record (``DeliveryAttempt``).
+    attempts_made = models.PositiveIntegerField(db_default=0)
     last_error = models.TextField(blank=True, default="")
     #: While a worker is sending, others leave the delivery alone until this time passes.
     claimed_until = models.DateTimeField(null=True, blank=True)

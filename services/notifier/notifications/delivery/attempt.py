@@ -36,7 +36,13 @@ def delivery_attempt(delivery_id: int) -> Delivery:
     exception out of the worker and never a claim left behind. Each attempt is a span in its event's
     trace; log lines carry the event's ids.
     """
-    delivery = on_fresh_connection(lambda: Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id))
+    delivery = on_fresh_connection(
+        lambda: (
+            Delivery.objects.select_related("event", "endpoint")
+            .defer("event__raw", "event__effects")
+            .get(pk=delivery_id)
+        )
+    )
     event = delivery.event
     with log_context(event_id=str(event.event_id), correlation_id=event.correlation_id, traceparent=event.traceparent):
         started, clock = timezone.now(), time.monotonic()
@@ -58,7 +64,6 @@ def delivery_attempt(delivery_id: int) -> Delivery:
         if disable and delivery.endpoint is not None:
             on_fresh_connection(lambda: endpoint_disable(delivery.endpoint, reason=disable))
         attempt_counted(delivery.channel, result.verdict)
-        on_fresh_connection(delivery.refresh_from_db)
         if delivery.status != DeliveryStatus.PENDING:
             delivery_settled(delivery.channel, delivery.status, attempts=delivery.attempts)
             logger.debug(
@@ -88,22 +93,25 @@ def _next_attempt(delivery: Delivery, result: SendResult, now: datetime) -> date
 
 
 def _record(delivery: Delivery, result: SendResult, *, started: datetime, duration_ms: int) -> str | None:
-    """Record the attempt and what it means for the delivery and its endpoint, in one transaction; the
-    reason to disable the endpoint, if any. A delivery whose claim another worker took over meanwhile
-    (this attempt outlived its lease) keeps that worker's state: only the attempt is recorded."""
+    """Record the attempt and what it means for the delivery and its endpoint, in one transaction, and set
+    ``delivery``'s fields to match; the reason to disable the endpoint, if any. A delivery whose claim
+    another worker took over meanwhile (this attempt outlived its lease) keeps that worker's state:
+    only the attempt is recorded."""
     now = timezone.now()
     next_at = _next_attempt(delivery, result, now)
     with transaction.atomic():
         disable = None
         if delivery.endpoint_id is not None:
             disable = endpoint_attempt_record(delivery.endpoint_id, result)
-            state = WebhookEndpoint.objects.values_list("state", flat=True).get(pk=delivery.endpoint_id)
-            if state == EndpointState.DISABLED and next_at is not None:
+            disabled = next_at is not None and (
+                WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, state=EndpointState.DISABLED.value).exists()
+            )
+            if disabled:
                 next_at, result = None, SendResult(Verdict.FINAL, result.status_code, "endpoint disabled meanwhile")
         DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk, number=DeliveryAttempt.objects.filter(delivery_id=delivery.pk).count() + 1,
-            started_at=started, duration_ms=duration_ms, status_code=result.status_code, error=result.error[:2000],
-            response_body=result.response_body, next_attempt_at=next_at,
+            delivery_id=delivery.pk, number=delivery.attempts_made, started_at=started, duration_ms=duration_ms,
+            status_code=result.status_code, error=result.error[:2000], response_body=result.response_body,
+            next_attempt_at=next_at,
         )  # fmt: skip
         if result.verdict == Verdict.DELIVERED:
             change = {"status": DeliveryStatus.DELIVERED.value, "last_error": "", "delivered_at": now}
@@ -113,7 +121,10 @@ def _record(delivery: Delivery, result: SendResult, *, started: datetime, durati
             spent = result.verdict == Verdict.RETRY and not disable
             error = f"{result.error} (gave up after {delivery.attempts} attempts)" if spent else result.error
             change = {"status": DeliveryStatus.FAILED.value, "last_error": error[:2000]}
-        Delivery.objects.filter(pk=delivery.pk, claimed_until=delivery.claimed_until).update(
+        mine = Delivery.objects.filter(pk=delivery.pk, claimed_until=delivery.claimed_until).update(
             **change, claimed_until=None, updated_at=now
         )
+    if mine:
+        for name, value in {**change, "claimed_until": None, "updated_at": now}.items():
+            setattr(delivery, name, value)
     return disable

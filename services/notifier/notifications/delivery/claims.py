@@ -117,20 +117,17 @@ def deliveries_claim(*, limit: int) -> list[int]:
         if lost:
             _lost_attempts_record(lost, now)
         Delivery.objects.filter(pk__in=claimed).update(
-            claimed_until=now + claim_lease(), attempts=F("attempts") + 1, updated_at=now
+            claimed_until=now + claim_lease(),
+            attempts=F("attempts") + 1,
+            attempts_made=F("attempts_made") + 1,
+            updated_at=now,
         )
     return claimed
 
 
 def _lost_attempts_record(delivery_ids: list[int], now: datetime) -> None:
     """Put on record the attempts that workers killed mid-send never settled."""
-    numbers = dict(
-        DeliveryAttempt.objects.filter(delivery_id__in=delivery_ids)
-        .values_list("delivery_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    made = dict(Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "attempts_made"))
     DeliveryAttempt.objects.bulk_create(
-        DeliveryAttempt(delivery_id=pk, number=numbers.get(pk, 0) + 1, started_at=now, error=LOST_ATTEMPT)
-        for pk in delivery_ids
+        DeliveryAttempt(delivery_id=pk, number=made[pk], started_at=now, error=LOST_ATTEMPT) for pk in delivery_ids
     )

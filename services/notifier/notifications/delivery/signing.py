@@ -8,6 +8,7 @@ verifies, so a rotation never breaks them.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,8 +28,26 @@ class KeyVersion:
     previous_valid_until: datetime | None = None
 
 
+#: Seconds a process keeps a project's key version before reading it again. A rotation therefore reaches
+#: webhooks within this time; meanwhile they carry the previous key's signature, which stays valid for the
+#: whole grace period.
+KEY_VERSION_TTL = 5.0
+
+_known: dict[int, tuple[float, KeyVersion]] = {}
+
+
 def project_key_version(project_id: int) -> KeyVersion:
-    """The key version of ``project_id`` as the rotation events taken in tell it."""
+    """The key version of ``project_id`` as the rotation events taken in tell it (read at most every
+    KEY_VERSION_TTL seconds per process)."""
+    known = _known.get(project_id)
+    if known is not None and known[0] > time.monotonic():
+        return known[1]
+    current = _key_version_read(project_id)
+    _known[project_id] = (time.monotonic() + KEY_VERSION_TTL, current)
+    return current
+
+
+def _key_version_read(project_id: int) -> KeyVersion:
     current = KeyVersion()
     raws = Notification.objects.filter(project_id=project_id, event_type=PROJECT_WEBHOOK_SECRET_ROTATED).values_list(
         "event__raw", flat=True

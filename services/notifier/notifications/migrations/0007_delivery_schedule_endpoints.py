@@ -41,6 +41,14 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddField(
             model_name="delivery",
+            name="attempts_made",
+            field=models.PositiveIntegerField(db_default=0),
+        ),
+        migrations.RunSQL(
+            "UPDATE notifier_delivery SET attempts_made = attempts", reverse_sql=migrations.RunSQL.noop
+        ),
+        migrations.AddField(
+            model_name="delivery",
             name="next_attempt_at",
             field=models.DateTimeField(db_default=django.db.models.functions.datetime.Now()),
         ),
