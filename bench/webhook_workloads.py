@@ -34,7 +34,7 @@ from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, Envelope, envelope_to_
 from devinfra.ports import free_port
 
 #: Senders of the delivery worker in these workloads (its default).
-THREADS = 16
+THREADS = 32
 
 
 def _deliverer(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

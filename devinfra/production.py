@@ -167,7 +167,7 @@ class Topology:
             "notifier-worker": ([str(BIN / "notifier-worker"), "--processes", "2", "--threads", "8",
                                  "--worker-shutdown-timeout", "20000"], self.worker_env()),
             "notifier-deliveries": ([sys.executable, str(REPO / "services" / "notifier" / "manage.py"),
-                                     "deliveries_run", "--threads", "8",
+                                     "deliveries_run", "--threads", "16",
                                      "--metrics-port", str(self.deliveries_metrics_port)], self.notifier_env),
             "notifier-api": ([*gunicorn, "--chdir", "services/notifier", "--bind", f"127.0.0.1:{self.notifier_port}",
                               "notifier_service.wsgi"], self.samples_env(self.notifier_env, "notifier-api")),

@@ -11,8 +11,7 @@ import pytest
 from django.utils import timezone
 
 from notifications.delivery.claims import LOST_ATTEMPT, deliveries_claim
-from notifications.delivery.endpoints import endpoint_attempt_record, endpoints_assign
-from notifications.delivery.outcomes import SendResult, Verdict
+from notifications.delivery.endpoints import endpoints_assign, endpoints_attempts_record
 from notifications.delivery.runner import deliveries_send_due
 from notifications.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -101,7 +100,8 @@ def test_an_endpoint_failing_longer_than_disable_after_is_disabled(receiver, set
 def test_a_success_clears_the_failures():
     [delivery_id] = webhooks("http://127.0.0.1:1/x", 1)
     WebhookEndpoint.objects.update(consecutive_failures=3, failing_since=timezone.now())
-    endpoint_attempt_record(endpoint("http://127.0.0.1:1/x").pk, SendResult(Verdict.DELIVERED))
+    hook = endpoint("http://127.0.0.1:1/x")
+    assert endpoints_attempts_record({hook.pk: 1}, {hook.pk: 2}, gone=set()) == {}  # a success in the batch wins
     hook = endpoint("http://127.0.0.1:1/x")
     assert (hook.consecutive_failures, hook.failing_since) == (0, None) and hook.last_success_at is not None
     assert Delivery.objects.get(pk=delivery_id).endpoint_id == hook.pk

@@ -12,12 +12,21 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from codegen_config.signing import DEV_MASTER_KEY
 from codegen_contracts.signing import project_signing_key, secret_text
+from notifications.delivery import signing
 from notifications.delivery.runner import deliveries_send_due
 from notifications.inbox import inbox_take
 from notifications.models import Delivery, Notification
 from tests.notifier.conftest import envelope, generation_payload
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def key_versions_read_every_time(monkeypatch):
+    """Each test sees rotations at once (a process keeps a key version for KEY_VERSION_TTL seconds)."""
+    monkeypatch.setattr(signing, "KEY_VERSION_TTL", 0.0)
+    monkeypatch.setattr(signing, "_known", {})  # nothing another test's process-wide cache kept
 
 
 def project_secret(project_id: int, version: int) -> str:
@@ -93,3 +102,11 @@ def test_an_unusable_master_key_fails_the_delivery_with_the_reason(receiver, fas
     delivery = Delivery.objects.get()
     assert delivery.status == "failed" and delivery.last_error.startswith("signing key: ")
     assert receiver.requests == []
+
+
+def test_a_process_reads_a_rotation_within_the_key_version_ttl(monkeypatch):
+    monkeypatch.setattr(signing, "KEY_VERSION_TTL", 0.3)
+    assert signing.project_key_version(7).version == 1
+    rotated(7, 2, previous_valid_until=timezone.now() + timedelta(hours=1))
+    assert signing.project_key_version(7).version == 1  # kept: the previous key still signs, and is valid
+    wait_for(lambda: signing.project_key_version(7).version == 2, timeout=5, what="the rotation read")

@@ -14,10 +14,10 @@ from prometheus_client import REGISTRY
 
 from codegen_contracts import envelope_to_builtins
 from notifications.consume import event_consume
-from notifications.delivery.attempt import delivery_attempt
-from notifications.delivery.claims import deliveries_claim
+from notifications.delivery.runner import deliveries_send_due
 from notifications.errors import PoisonEnvelope
 from notifications.group_commit import IntakeWriter
+from notifications.models import Delivery
 from notifications.sweep import order_sweep
 from notifications.worker_metrics import _remove_dead_processes_files
 from tests.notifier.conftest import envelope, generation_payload
@@ -67,8 +67,8 @@ def test_an_event_that_waits_observes_its_lag_when_its_effects_commit():
 
 
 def delivery_attempt_once(delivery_id: int):
-    assert deliveries_claim(limit=1) == [delivery_id]
-    return delivery_attempt(delivery_id)
+    assert deliveries_send_due(limit=1) == 1
+    return Delivery.objects.get(pk=delivery_id)
 
 
 def test_a_delivery_counts_its_outcome_and_tries(smtp_sink, fast_sends):

@@ -1,21 +1,28 @@
-"""One attempt at one claimed delivery: send it on its channel, put the attempt on record, settle or reschedule."""
+"""Attempts: send a claimed delivery on its channel (no database work but the signing keys), then put a batch of
+attempts on record in one transaction: each delivery settled or rescheduled, its endpoint's record updated."""
 
 from __future__ import annotations
 
 import logging
 import random
 import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
 from codegen_telemetry import log_context, span
 from notifications.db import on_fresh_connection
 from notifications.delivery import channels
-from notifications.delivery.endpoints import endpoint_attempt_record, endpoint_disable
+from notifications.delivery.endpoints import endpoint_disable, endpoints_attempts_record
 from notifications.delivery.metrics import attempt_counted, delivery_settled
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.schedule import retry_delay
@@ -29,20 +36,31 @@ RETRY_JITTER = 0.1
 _rng = random.Random()
 
 
-def delivery_attempt(delivery_id: int) -> Delivery:
-    """Make one attempt at the delivery this worker claimed, and record it; the delivery as it is after.
+@dataclass
+class Attempted:
+    """One attempt made: the delivery as claimed, what came of it, when it started and how long it took."""
 
-    A defect in a sender is an attempt that failed with the reason (retried on the schedule), never an
-    exception out of the worker and never a claim left behind. Each attempt is a span in its event's
-    trace; log lines carry the event's ids.
-    """
-    delivery = on_fresh_connection(
-        lambda: (
-            Delivery.objects.select_related("event", "endpoint")
-            .defer("event__raw", "event__effects")
-            .get(pk=delivery_id)
-        )
-    )
+    delivery: Delivery
+    result: SendResult
+    started: datetime
+    duration_ms: int
+
+
+def deliveries_claimed(ids: Iterable[int]) -> list[Delivery]:
+    """The claimed deliveries ``ids``, with their event (without its raw message) and endpoint, in that order."""
+    found = {
+        d.pk: d
+        for d in Delivery.objects.select_related("event", "endpoint")
+        .defer("event__raw", "event__effects")
+        .filter(pk__in=list(ids))
+    }
+    return [found[pk] for pk in ids if pk in found]
+
+
+def delivery_send(delivery: Delivery) -> Attempted:
+    """Make one attempt at ``delivery`` (claimed by this worker). A defect in a sender is an attempt that
+    failed with the reason (retried on the schedule), never an exception. The attempt is a span in its
+    event's trace; log lines carry the event's ids."""
     event = delivery.event
     with log_context(event_id=str(event.event_id), correlation_id=event.correlation_id, traceparent=event.traceparent):
         started, clock = timezone.now(), time.monotonic()
@@ -59,24 +77,7 @@ def delivery_attempt(delivery_id: int) -> Delivery:
             except Exception as exc:
                 logger.exception("delivery %s (%s): the sender failed", delivery.pk, delivery.channel)
                 result = SendResult(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:2000])
-        duration_ms = int((time.monotonic() - clock) * 1000)
-        disable = on_fresh_connection(lambda: _record(delivery, result, started=started, duration_ms=duration_ms))
-        if disable and delivery.endpoint is not None:
-            on_fresh_connection(lambda: endpoint_disable(delivery.endpoint, reason=disable))
-        attempt_counted(delivery.channel, result.verdict)
-        if delivery.status != DeliveryStatus.PENDING:
-            delivery_settled(delivery.channel, delivery.status, attempts=delivery.attempts)
-            logger.debug(
-                "delivery settled",
-                extra={"delivery_id": delivery.pk, "channel": delivery.channel, "outcome": delivery.status},
-            )
-        if result.verdict != Verdict.DELIVERED:
-            logger.info(
-                "delivery attempt failed",
-                extra={"delivery_id": delivery.pk, "channel": delivery.channel, "target": delivery.target,
-                       "error": result.error, "status": delivery.status},
-            )  # fmt: skip
-    return delivery
+        return Attempted(delivery, result, started, int((time.monotonic() - clock) * 1000))
 
 
 def _next_attempt(delivery: Delivery, result: SendResult, now: datetime) -> datetime | None:
@@ -92,39 +93,93 @@ def _next_attempt(delivery: Delivery, result: SendResult, now: datetime) -> date
     return None if delay is None else now + timedelta(seconds=delay)
 
 
-def _record(delivery: Delivery, result: SendResult, *, started: datetime, duration_ms: int) -> str | None:
-    """Record the attempt and what it means for the delivery and its endpoint, in one transaction, and set
-    ``delivery``'s fields to match; the reason to disable the endpoint, if any. A delivery whose claim
-    another worker took over meanwhile (this attempt outlived its lease) keeps that worker's state:
-    only the attempt is recorded."""
+def attempts_record(batch: list[Attempted]) -> None:
+    """Put ``batch`` on record in one transaction (safe to run again on a new connection), disable the
+    endpoints it says to, and count and log each outcome. Each delivery's fields are set to match."""
+    if not batch:
+        return
+    disable = on_fresh_connection(lambda: _record(batch))
+    endpoints = {a.delivery.endpoint_id: a.delivery.endpoint for a in batch}
+    for endpoint_id, reason in disable.items():
+        endpoint = endpoints[endpoint_id]
+        assert endpoint is not None
+
+        def disabling(endpoint: WebhookEndpoint = endpoint, reason: str = reason) -> int:
+            return endpoint_disable(endpoint, reason=reason)
+
+        on_fresh_connection(disabling)
+    for attempted in batch:
+        delivery, result = attempted.delivery, attempted.result
+        attempt_counted(delivery.channel, result.verdict)
+        extra = {"delivery_id": delivery.pk, "channel": delivery.channel, "status": delivery.status}
+        if delivery.status != DeliveryStatus.PENDING:
+            delivery_settled(delivery.channel, delivery.status, attempts=delivery.attempts)
+        if result.verdict != Verdict.DELIVERED:
+            logger.info("delivery attempt failed", extra={**extra, "target": delivery.target, "error": result.error})
+        elif delivery.status == DeliveryStatus.DELIVERED:
+            logger.debug("delivery settled", extra={**extra, "event_id": str(delivery.event.event_id)})
+
+
+def _record(batch: list[Attempted]) -> dict[int, str]:
+    """The attempts and what they mean, in one transaction; the endpoints to disable, with why. A delivery
+    whose claim another worker took over meanwhile (an attempt that outlived its lease) keeps that worker's
+    state: only the attempt is recorded."""
     now = timezone.now()
-    next_at = _next_attempt(delivery, result, now)
+    nexts = {a.delivery.pk: _next_attempt(a.delivery, a.result, now) for a in batch}
     with transaction.atomic():
-        disable = None
-        if delivery.endpoint_id is not None:
-            disable = endpoint_attempt_record(delivery.endpoint_id, result)
-            disabled = next_at is not None and (
-                WebhookEndpoint.objects.filter(pk=delivery.endpoint_id, state=EndpointState.DISABLED.value).exists()
+        ok = Counter(a.delivery.endpoint_id for a in batch if a.result.verdict == Verdict.DELIVERED)
+        failed = Counter(a.delivery.endpoint_id for a in batch if a.result.verdict != Verdict.DELIVERED)
+        ok.pop(None, None)
+        failed.pop(None, None)
+        gone = {a.delivery.endpoint_id for a in batch if a.result.verdict == Verdict.GONE} - {None}
+        disable = endpoints_attempts_record(ok, failed, gone=gone)  # type: ignore[arg-type]
+        retried = {a.delivery.endpoint_id for a in batch if a.delivery.endpoint_id and nexts[a.delivery.pk]}
+        disabled = set()
+        if retried:
+            disabled = set(
+                WebhookEndpoint.objects.filter(pk__in=retried, state=EndpointState.DISABLED.value).values_list(
+                    "pk", flat=True
+                )
             )
-            if disabled:
-                next_at, result = None, SendResult(Verdict.FINAL, result.status_code, "endpoint disabled meanwhile")
-        DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk, number=delivery.attempts_made, started_at=started, duration_ms=duration_ms,
-            status_code=result.status_code, error=result.error[:2000], response_body=result.response_body,
-            next_attempt_at=next_at,
+        for attempted in batch:
+            if attempted.delivery.endpoint_id in disabled and nexts[attempted.delivery.pk] is not None:
+                nexts[attempted.delivery.pk] = None
+                attempted.result = SendResult(
+                    Verdict.FINAL, attempted.result.status_code, "endpoint disabled meanwhile"
+                )
+        DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery_id=a.delivery.pk, number=a.delivery.attempts_made, started_at=a.started,
+                duration_ms=a.duration_ms, status_code=a.result.status_code, error=a.result.error[:2000],
+                response_body=a.result.response_body, next_attempt_at=nexts[a.delivery.pk],
+            )
+            for a in batch
         )  # fmt: skip
-        if result.verdict == Verdict.DELIVERED:
+        delivered = [a.delivery for a in batch if a.result.verdict == Verdict.DELIVERED]
+        if delivered:
             change = {"status": DeliveryStatus.DELIVERED.value, "last_error": "", "delivered_at": now}
-        elif next_at is not None:
-            change = {"status": DeliveryStatus.PENDING.value, "last_error": result.error, "next_attempt_at": next_at}
-        else:
-            spent = result.verdict == Verdict.RETRY and not disable
-            error = f"{result.error} (gave up after {delivery.attempts} attempts)" if spent else result.error
-            change = {"status": DeliveryStatus.FAILED.value, "last_error": error[:2000]}
-        mine = Delivery.objects.filter(pk=delivery.pk, claimed_until=delivery.claimed_until).update(
-            **change, claimed_until=None, updated_at=now
-        )
-    if mine:
-        for name, value in {**change, "claimed_until": None, "updated_at": now}.items():
-            setattr(delivery, name, value)
+            _deliveries_settle(delivered, change, now)
+        for attempted in batch:
+            if attempted.result.verdict != Verdict.DELIVERED:
+                _deliveries_settle([attempted.delivery], _change(attempted, nexts[attempted.delivery.pk], disable), now)
     return disable
+
+
+def _change(attempted: Attempted, next_at: datetime | None, disable: dict[int, str]) -> dict[str, object]:
+    result, delivery = attempted.result, attempted.delivery
+    if next_at is not None:
+        return {"status": DeliveryStatus.PENDING.value, "last_error": result.error, "next_attempt_at": next_at}
+    spent = result.verdict == Verdict.RETRY and delivery.endpoint_id not in disable
+    error = f"{result.error} (gave up after {delivery.attempts} attempts)" if spent else result.error
+    return {"status": DeliveryStatus.FAILED.value, "last_error": error[:2000]}
+
+
+def _deliveries_settle(deliveries: list[Delivery], change: dict[str, object], now: datetime) -> None:
+    """Apply ``change`` to those of ``deliveries`` still held by the claims they were attempted under."""
+    mine = reduce(or_, (Q(pk=d.pk, claimed_until=d.claimed_until) for d in deliveries))
+    settled = set(Delivery.objects.select_for_update().filter(mine).values_list("pk", flat=True))
+    Delivery.objects.filter(pk__in=settled).update(**change, claimed_until=None, updated_at=now)
+    for delivery in deliveries:
+        if delivery.pk in settled:
+            for name, value in {**change, "claimed_until": None, "updated_at": now}.items():
+                setattr(delivery, name, value)

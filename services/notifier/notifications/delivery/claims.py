@@ -3,9 +3,9 @@
 An endpoint's room is ``NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY`` less its sends in flight (claims
 whose lease has not run out); one while its breaker is open, and then only for a delivery that came
 due after its last failure (a probe: ``notifications.delivery.endpoints``); none while disabled.
-A claim reads without locks which deliveries fit, then, in one short transaction, locks their
-endpoints (in id order), counts again and takes the deliveries no other worker holds
-(``SKIP LOCKED``): so however many workers claim at once, no endpoint gets more than its room. A
+A claim is one short transaction that other workers' claims wait for (an advisory lock), so what it
+counts of each endpoint's sends in flight stays true until it commits: however many workers claim,
+no endpoint gets more than its room. Rows being settled meanwhile are skipped (``SKIP LOCKED``). A
 claim is a lease: a worker killed mid-send leaves the delivery to be claimed again when it ends
 (the attempt it lost is put on record then), and sent again with the same ``webhook-id``.
 """
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -47,23 +47,17 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def endpoints_room(now: datetime, *, endpoint_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """Sends each endpoint may start now, for the endpoints that cannot take the full concurrency (or for
-    ``endpoint_ids``): an endpoint missing from the answer has all of its room."""
+def endpoints_room(now: datetime) -> dict[int, int]:
+    """Sends each endpoint may start now, for the endpoints that cannot take the full concurrency: an
+    endpoint missing from the answer has all of its room."""
     config = settings.NOTIFIER
     concurrency, breaker = int(config["ENDPOINT_CONCURRENCY"]), int(config["BREAKER_FAILURES"])
     busy = Delivery.objects.filter(status=DeliveryStatus.PENDING.value, endpoint__isnull=False, claimed_until__gt=now)
-    if endpoint_ids is not None:
-        busy = busy.filter(endpoint_id__in=list(endpoint_ids))
     in_flight = dict(busy.values_list("endpoint_id").annotate(n=Count("id")).order_by())
-    endpoints = WebhookEndpoint.objects.all()
-    if endpoint_ids is None:
-        endpoints = endpoints.filter(
-            Q(consecutive_failures__gte=breaker) | Q(pk__in=list(in_flight))
-            | Q(state=EndpointState.DISABLED.value, deliveries__status=DeliveryStatus.PENDING.value)
-        ).distinct()  # fmt: skip
-    else:
-        endpoints = endpoints.filter(pk__in=list(endpoint_ids))
+    endpoints = WebhookEndpoint.objects.filter(
+        Q(consecutive_failures__gte=breaker) | Q(pk__in=list(in_flight))
+        | Q(state=EndpointState.DISABLED.value, deliveries__status=DeliveryStatus.PENDING.value)
+    ).distinct()  # fmt: skip
     room = {}
     for pk, state, failures in endpoints.values_list("pk", "state", "consecutive_failures"):
         cap = 0 if state == EndpointState.DISABLED else 1 if failures >= breaker else concurrency
@@ -89,31 +83,23 @@ def _fitting(rows: Iterable[tuple[int, int | None]], room: dict[int, int], limit
 
 def deliveries_claim(*, limit: int) -> list[int]:
     """Claim up to ``limit`` due deliveries for this worker; their ids, earliest due first."""
-    now = timezone.now()
-    room = endpoints_room(now)
-    full = [pk for pk, left in room.items() if left <= 0]
-    candidates = list(
-        Delivery.objects.filter(_claimable(now))
-        .exclude(endpoint_id__in=full)
-        .exclude(channel=Channel.WEBHOOK.value, endpoint__isnull=True)  # not assigned yet: next round
-        .order_by("next_attempt_at", "id")
-        .values_list("id", "endpoint_id")[: limit * CANDIDATES_PER_SLOT]
-    )
-    picked = _fitting(candidates, room, limit)
-    if not picked:
-        return []
-    endpoints = sorted({e for _, e in candidates if e is not None})
     with transaction.atomic():
-        list(WebhookEndpoint.objects.select_for_update().filter(pk__in=endpoints).order_by("pk").values_list("pk"))
-        room = endpoints_room(now, endpoint_ids=endpoints)  # counted again under the endpoints' locks
-        rows = {
-            pk: (endpoint_id, claimed_until)
-            for pk, endpoint_id, claimed_until in Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(_claimable(now), pk__in=picked)
-            .values_list("id", "endpoint_id", "claimed_until")
-        }
-        claimed = _fitting([(pk, rows[pk][0]) for pk in picked if pk in rows], room, limit)
-        lost = [pk for pk in claimed if rows[pk][1] is not None]
+        _claims_serialize()
+        now = timezone.now()
+        room = endpoints_room(now)
+        full = [pk for pk, left in room.items() if left <= 0]
+        rows = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(_claimable(now))
+            .exclude(endpoint_id__in=full)
+            .exclude(channel=Channel.WEBHOOK.value, endpoint__isnull=True)  # not assigned yet: next round
+            .order_by("next_attempt_at", "id")
+            .values_list("id", "endpoint_id", "claimed_until")[: limit * CANDIDATES_PER_SLOT]
+        )
+        claimed = _fitting([(pk, endpoint_id) for pk, endpoint_id, _ in rows], room, limit)
+        if not claimed:
+            return []
+        lost = [pk for pk, _, claimed_until in rows if claimed_until is not None and pk in set(claimed)]
         if lost:
             _lost_attempts_record(lost, now)
         Delivery.objects.filter(pk__in=claimed).update(
@@ -123,6 +109,18 @@ def deliveries_claim(*, limit: int) -> list[int]:
             updated_at=now,
         )
     return claimed
+
+
+#: The PostgreSQL advisory lock that claims take, one at a time across every delivery worker, so that what a
+#: claim counts of each endpoint's sends in flight stays true until it commits ("noti" in ASCII).
+CLAIM_LOCK = 0x6E6F7469
+
+
+def _claims_serialize() -> None:
+    """Wait for the claim of any other worker to commit (PostgreSQL; SQLite runs one worker)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK])
 
 
 def _lost_attempts_record(delivery_ids: list[int], now: datetime) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +24,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.models import (
     Channel,
     Delivery,
@@ -49,46 +50,70 @@ def endpoints_assign(*, limit: int = 500) -> int:
         .values_list("id", "target", "event__raw")
         .order_by("id")[:limit]
     )
+    if not rows:
+        return 0
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    payloads: dict[tuple[int, str], dict[str, Any]] = {}
     for delivery_id, url, raw in rows:
         payload = (raw or {}).get("payload") or {}
-        endpoint = _endpoint_for(int(payload.get("project_id") or 0), url, payload)
-        Delivery.objects.filter(pk=delivery_id, endpoint__isnull=True).update(endpoint=endpoint)
+        key = (int(payload.get("project_id") or 0), url)
+        groups[key].append(delivery_id)
+        payloads[key] = payload  # the latest event's owner
+    known = {
+        (e.project_id, e.url): e
+        for e in WebhookEndpoint.objects.filter(project_id__in={p for p, _ in groups}, url__in={u for _, u in groups})
+    }
+    for key, ids in groups.items():
+        endpoint = known.get(key) or _endpoint_for(*key, payloads[key])
+        _owner_keep(endpoint, payloads[key])
+        Delivery.objects.filter(pk__in=ids, endpoint__isnull=True).update(endpoint=endpoint)
         if endpoint.state == EndpointState.DISABLED:
-            _deliveries_end(endpoint, f"endpoint disabled: {endpoint.state_reason}", ids=[delivery_id])
+            _deliveries_end(endpoint, f"endpoint disabled: {endpoint.state_reason}", ids=ids)
     return len(rows)
 
 
 def _endpoint_for(project_id: int, url: str, payload: dict[str, Any]) -> WebhookEndpoint:
     owner = {"owner_id": payload.get("owner_id"), "notification_email": payload.get("notification_email") or ""}
     try:
-        endpoint, created = WebhookEndpoint.objects.get_or_create(project_id=project_id, url=url, defaults=owner)
+        endpoint, _ = WebhookEndpoint.objects.get_or_create(project_id=project_id, url=url, defaults=owner)
     except IntegrityError:  # another worker made it first
         return WebhookEndpoint.objects.get(project_id=project_id, url=url)
-    if not created and owner["owner_id"] and (endpoint.owner_id, endpoint.notification_email) != tuple(owner.values()):
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(**owner)
     return endpoint
 
 
-def endpoint_attempt_record(endpoint_id: int, result: SendResult) -> str | None:
-    """Update the endpoint after one attempt (inside the attempt's transaction); the reason to disable it, if any."""
+def _owner_keep(endpoint: WebhookEndpoint, payload: dict[str, Any]) -> None:
+    """Remember whom to tell about the endpoint: the owner and address of its project's latest event."""
+    owner_id, email = payload.get("owner_id"), payload.get("notification_email") or ""
+    if owner_id and (endpoint.owner_id, endpoint.notification_email) != (owner_id, email):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(owner_id=owner_id, notification_email=email)
+        endpoint.owner_id, endpoint.notification_email = owner_id, email
+
+
+def endpoints_attempts_record(
+    successes: Mapping[int, int], failures: Mapping[int, int], *, gone: set[int]
+) -> dict[int, str]:
+    """Update the endpoints after a batch of attempts (inside its transaction): a success clears an endpoint's
+    failures; failures count towards its breaker and, past NOTIFIER_WEBHOOK_DISABLE_AFTER without a success,
+    towards disabling it. Returns the endpoints to disable, with why (``gone``: they answered 410)."""
     now = timezone.now()
-    if result.verdict == Verdict.DELIVERED:
-        WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+    if successes:
+        WebhookEndpoint.objects.filter(pk__in=list(successes)).update(
             consecutive_failures=0, failing_since=None, last_success_at=now
         )
-        return None
-    if result.verdict == Verdict.GONE:
-        return "the receiver answered 410 Gone"
-    config = settings.NOTIFIER
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
-    endpoint.consecutive_failures += 1
-    endpoint.failing_since = endpoint.failing_since or now
-    endpoint.last_failure_at = now
-    endpoint.save(update_fields=["consecutive_failures", "failing_since", "last_failure_at"])
-    if now - endpoint.failing_since >= timedelta(seconds=config["DISABLE_AFTER"]):
-        since = endpoint.failing_since.isoformat(timespec="seconds")
-        return f"failing without a success since {since} ({endpoint.consecutive_failures} attempts)"
-    return None
+    disable = dict.fromkeys(gone, "the receiver answered 410 Gone")
+    failing = sorted(set(failures) - set(successes))
+    if not failing:
+        return disable
+    longest = timedelta(seconds=settings.NOTIFIER["DISABLE_AFTER"])
+    for endpoint in WebhookEndpoint.objects.select_for_update().filter(pk__in=failing).order_by("pk"):
+        endpoint.consecutive_failures += failures[endpoint.pk]
+        endpoint.failing_since = endpoint.failing_since or now
+        endpoint.last_failure_at = now
+        endpoint.save(update_fields=["consecutive_failures", "failing_since", "last_failure_at"])
+        if now - endpoint.failing_since >= longest and endpoint.pk not in disable:
+            since = endpoint.failing_since.isoformat(timespec="seconds")
+            disable[endpoint.pk] = f"failing without a success since {since} ({endpoint.consecutive_failures} attempts)"
+    return disable
 
 
 def endpoint_disable(endpoint: WebhookEndpoint, *, reason: str) -> int:

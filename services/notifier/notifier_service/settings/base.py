@@ -132,13 +132,13 @@ NOTIFIER = {
     #: The longest Retry-After (429, 503) a receiver is granted, in seconds.
     "RETRY_AFTER_MAX": env_duration("NOTIFIER_WEBHOOK_RETRY_AFTER_MAX", "1h"),
     #: Sends to one webhook endpoint in flight at once, across every delivery worker.
-    "ENDPOINT_CONCURRENCY": env_int("NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY", 4),
+    "ENDPOINT_CONCURRENCY": env_int("NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY", 8),
     #: Failed attempts in a row after which an endpoint's breaker opens (one probe at a time, on schedule).
     "BREAKER_FAILURES": env_int("NOTIFIER_WEBHOOK_BREAKER_FAILURES", 5),
     #: How long an endpoint may fail without a success before it is disabled, in seconds.
     "DISABLE_AFTER": env_duration("NOTIFIER_WEBHOOK_DISABLE_AFTER", "5d"),
     #: Sends one delivery worker makes at once (its threads).
-    "DELIVERY_THREADS": env_int("NOTIFIER_DELIVERY_THREADS", 16),
+    "DELIVERY_THREADS": env_int("NOTIFIER_DELIVERY_THREADS", 32),
     #: Longest wait of an idle delivery worker before it looks for due deliveries, in seconds (PostgreSQL
     #: wakes it at once when intake commits a delivery).
     "DELIVERY_POLL": env_duration("NOTIFIER_DELIVERY_POLL", "1s"),
