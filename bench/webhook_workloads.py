@@ -5,8 +5,8 @@ notifier's own intake rate."""
 from __future__ import annotations
 
 import shutil
-import socket
 import signal
+import socket
 import statistics
 import subprocess
 import sys
