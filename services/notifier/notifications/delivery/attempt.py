@@ -111,13 +111,19 @@ def attempts_record(batch: list[Attempted]) -> None:
     for attempted in batch:
         delivery, result = attempted.delivery, attempted.result
         attempt_counted(delivery.channel, result.verdict)
-        extra = {"delivery_id": delivery.pk, "channel": delivery.channel, "status": delivery.status}
         if delivery.status != DeliveryStatus.PENDING:
             delivery_settled(delivery.channel, delivery.status, attempts=delivery.attempts)
-        if result.verdict != Verdict.DELIVERED:
-            logger.info("delivery attempt failed", extra={**extra, "target": delivery.target, "error": result.error})
-        elif delivery.status == DeliveryStatus.DELIVERED:
-            logger.debug("delivery settled", extra={**extra, "event_id": str(delivery.event.event_id)})
+        event = delivery.event
+        extra = {"delivery_id": delivery.pk, "channel": delivery.channel, "status": delivery.status}
+        with log_context(
+            event_id=str(event.event_id), correlation_id=event.correlation_id, traceparent=event.traceparent
+        ):
+            if result.verdict != Verdict.DELIVERED:
+                logger.info(
+                    "delivery attempt failed", extra={**extra, "target": delivery.target, "error": result.error}
+                )
+            elif delivery.status == DeliveryStatus.DELIVERED:
+                logger.debug("delivery settled", extra=extra)
 
 
 def _record(batch: list[Attempted]) -> dict[int, str]:
