@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from django.db import close_old_connections, connection
 
 from codegen_contracts import EventReading
+from notifications.batches import batch_take
 from notifications.db import on_fresh_connection
 from notifications.inbox import inbox_take_many
 from notifications.plans import Intake
@@ -113,20 +114,9 @@ class IntakeWriter:
     def _run(self, slots: queue.SimpleQueue[_Slot | None]) -> None:
         stopping = False
         while not stopping:
-            batch: list[_Slot] = []
-            first = slots.get()
-            if first is None:
+            batch, stopping = batch_take(slots, self.max_batch)
+            if not batch:
                 break
-            batch.append(first)
-            while len(batch) < self.max_batch:
-                try:
-                    more = slots.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
             try:
                 self._write(batch)
             except BaseException as exc:  # the writer must outlive any error; each caller gets it

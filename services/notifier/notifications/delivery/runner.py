@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
+from notifications.batches import batch_take
 from notifications.db import on_fresh_connection
 from notifications.delivery.attempt import Attempted, attempts_record, deliveries_claimed, delivery_send
 from notifications.delivery.claims import deliveries_claim
@@ -93,19 +94,9 @@ class DeliveryRunner:
     def _record_loop(self) -> None:
         stopping = False
         while not stopping:
-            first = self._attempted.get()
-            if first is None:
+            batch, stopping = batch_take(self._attempted, RECORD_BATCH_MAX)
+            if not batch:
                 break
-            batch = [first]
-            while len(batch) < RECORD_BATCH_MAX:
-                try:
-                    more = self._attempted.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch.append(more)
             try:
                 attempts_record(batch)
             except Exception:  # their claims run out and they are sent again: at least once, never lost
