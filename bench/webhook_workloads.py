@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -243,13 +244,12 @@ def webhook_throughput_measurements(postgres, redis_url: str, count: int, projec
     _enqueue_all(redis_url, messages)
     client = redis.Redis.from_url(redis_url)
     worker = start_workers("notifications.worker", env, 2, 16, log=logs / "worker.log")
-    while not _drained(client):
-        time.sleep(0.05)
+    _until(lambda: _drained(client), what="the events taken in")
     stop_workers(worker)
     deliverer = _deliverer(env, logs / "deliverer.log")
     with psycopg.connect(notifier_url, autocommit=True) as conn:
-        while conn.execute("SELECT count(*) FROM notifier_delivery WHERE status = 'delivered'").fetchone()[0] < count:
-            time.sleep(0.1)
+        delivered = "SELECT count(*) FROM notifier_delivery WHERE status = 'delivered'"
+        _until(lambda: conn.execute(delivered).fetchone()[0] >= count, what="every webhook delivered")
         # rates between the first and the last of each, by the database's clock
         intake, delivery = conn.execute(
             "SELECT (SELECT extract(epoch FROM max(received_at) - min(received_at)) FROM notifier_inbox), "
@@ -267,6 +267,15 @@ def webhook_throughput_measurements(postgres, redis_url: str, count: int, projec
         ),
         Measurement("webhook_delivery_vs_intake", delivery_rate / intake_rate, "×", None, "reported"),
     ]
+
+
+def _until(condition: Callable[[], bool], *, what: str, timeout: float = 600.0) -> None:
+    """Wait for ``condition``; RuntimeError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.05)
 
 
 def webhook_measurements(postgres, database_url: str, redis_url: str, *, quick: bool) -> list[Measurement]:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def duration_seconds(value: str) -> float:
     """``"90s"``, ``"10m"``, ``"1.5h"``, ``"7d"`` in seconds; ValueError saying what was expected otherwise."""
-    match = _DURATION.fullmatch(value.strip())
+    match = _DURATION.fullmatch(value)
     if not match:
         raise ValueError(f"expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
     return float(match[1] + (match[2] or "")) * _UNITS[match[3]]
@@ -25,7 +25,7 @@ def env_duration(name: str, default: str) -> float:
     """The variable ``name`` as a duration in seconds (``default`` is written the same way)."""
     raw = os.environ.get(name, default)
     try:
-        return duration_seconds(raw)
+        return duration_seconds(raw.strip())
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}: {exc}") from None
 
@@ -33,7 +33,7 @@ def env_duration(name: str, default: str) -> float:
 def env_durations(name: str, default: str) -> tuple[float, ...]:
     """The variable ``name`` as a comma-separated list of durations, in seconds (at least one)."""
     raw = os.environ.get(name, default)
-    items = [item.strip() for item in raw.split(",")]
+    items = [item.strip() for item in raw.split(",")]  # "5s, 5m" reads as "5s,5m"
     try:
         seconds = tuple(duration_seconds(item) for item in items)
     except ValueError as exc:

@@ -13,32 +13,31 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from codegen_api.filters import date_time_parse
+from codegen_config import durations
 from codegen_contracts.names import NAME_PATTERN, is_catalogue_name
 from outbox.errors import InvalidFilter
 from outbox.models import OutboxEvent, OutboxState
 
-#: An age: a number and a unit (s, m, h or d), e.g. 90s, 10m, 1.5h, 7d; at most LONGEST_AGE (the
+#: An age (``codegen_config.durations``: a number and a unit, s, m, h or d), at most LONGEST_AGE (the
 #: ``outbox-age`` format of the API's schema, which no pattern can bound).
-DURATION_PATTERN = r"^([0-9]{1,30})(\.[0-9]{1,9})?([smhd])$"
+DURATION_PATTERN = durations.DURATION_PATTERN
 #: An aggregate: its type and id, e.g. generated_project:12.
 AGGREGATE_PATTERN = NAME_PATTERN[:-1] + r":[A-Za-z0-9_.:-]{1,100}$"
 
 #: The longest aggregate a filter takes (a type and an id of at most 100 characters each).
 AGGREGATE_MAX_LENGTH = 201
 
-_DURATION = re.compile(DURATION_PATTERN)
 _AGGREGATE = re.compile(AGGREGATE_PATTERN)
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 #: The longest age a filter takes (a century): beyond it no row can match and the arithmetic overflows.
 LONGEST_AGE = timedelta(days=36_525)
 
 
 def duration_parse(value: str, *, name: str) -> timedelta:
     """``"90s"``, ``"10m"``, ``"2h"``, ``"7d"`` as a timedelta; InvalidFilter naming ``name`` otherwise."""
-    match = _DURATION.fullmatch(value)
-    if not match:
-        raise InvalidFilter(f"{name}: expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
-    seconds = float(match[1] + (match[2] or "")) * _UNITS[match[3]]
+    try:
+        seconds = durations.duration_seconds(value)
+    except ValueError as exc:
+        raise InvalidFilter(f"{name}: {exc}") from None
     if seconds > LONGEST_AGE.total_seconds():
         raise InvalidFilter(f"{name}: at most {LONGEST_AGE.days} days; got {value!r}")
     return timedelta(seconds=seconds)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from codegen_api.filters import date_time_parse
 from codegen_config import duration_seconds
+from notifications.api.endpoints import WebhookEndpointSerializer
 from notifications.delivery.recovery import endpoint_act
-from notifications.delivery.serialize import endpoint_as_dict
 from notifications.models import DeliveryAttempt, EndpointState, WebhookEndpoint
 
 
@@ -27,6 +27,11 @@ def _since(value: str) -> datetime:
         return date_time_parse(value)
     except ValueError:
         raise CommandError(f"--since: an RFC 3339 date-time or an age such as 6h; got {value!r}") from None
+
+
+def _as_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """The endpoint as the API shows it."""
+    return dict(WebhookEndpointSerializer(endpoint).data)
 
 
 class Command(BaseCommand):
@@ -91,7 +96,7 @@ class Command(BaseCommand):
             endpoints = endpoints.filter(project_id=options["project"])
         if options["json"]:
             for endpoint in endpoints:
-                self.stdout.write(json.dumps(endpoint_as_dict(endpoint)))
+                self.stdout.write(json.dumps(_as_dict(endpoint)))
             return
         self.stdout.write(f"{'id':>5} {'project':>8} {'state':9} {'failures':>8}  {'last success':17} url")
         for e in endpoints:
@@ -103,9 +108,9 @@ class Command(BaseCommand):
     def _show(self, endpoint: WebhookEndpoint, options: dict[str, Any]) -> None:
         attempts = DeliveryAttempt.objects.filter(delivery__endpoint=endpoint).order_by("-started_at", "-id")[:20]
         if options["json"]:
-            self.stdout.write(json.dumps(endpoint_as_dict(endpoint)))
+            self.stdout.write(json.dumps(_as_dict(endpoint)))
             return
-        for key, value in endpoint_as_dict(endpoint).items():
+        for key, value in _as_dict(endpoint).items():
             self.stdout.write(f"{key:22} {value}")
         self.stdout.write("latest attempts:")
         for a in attempts:
