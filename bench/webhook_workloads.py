@@ -36,6 +36,9 @@ from devinfra.ports import free_port
 
 #: Senders of the delivery worker in these workloads (its default).
 THREADS = 32
+#: Seconds of traffic sent and delivered before each latency workload, not measured: the processes' first
+#: connections (database, receiver) and caches are made then, as in a service that has been running.
+WARM_UP_SECONDS = 3.0
 
 
 def _deliverer(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -160,6 +163,9 @@ def webhook_latency_measurements(
         owner, _ = get_user_model().objects.get_or_create(username="webhooks")
         shop = Project.objects.create(owner=owner, name="healthy", webhook_url=healthy.url)
         stuck = Project.objects.create(owner=owner, name="hanging", webhook_url=hanging.url)
+        warm_up: dict[str, float] = {}
+        _send_for(WARM_UP_SECONDS, rate, [(shop, True)], warm_up)
+        _received(healthy, warm_up)
         alone: dict[str, float] = {}
         _send_for(seconds, rate, [(shop, True)], alone)
         alone_received = _received(healthy, alone)

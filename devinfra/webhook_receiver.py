@@ -8,6 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    #: Connections the kernel queues before accept (http.server's 5 drops SYNs under a burst, and the client
+    #: waits a second to try again: a receiver's stall, not the sender's; nginx queues 511).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class WebhookReceiver:
     """A webhook receiver on loopback answering with scripted answers.
 
@@ -63,8 +70,7 @@ class WebhookReceiver:
                 pass
 
         self.release = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from notifications.delivery.claims import LOST_ATTEMPT, deliveries_claim
+from notifications.delivery.claims import LOST_ATTEMPT
+from notifications.delivery.claims import deliveries_claim as claimed
 from notifications.delivery.endpoints import endpoints_assign, endpoints_attempts_record
 from notifications.delivery.runner import deliveries_send_due
 from notifications.inbox import inbox_take
@@ -29,6 +30,10 @@ def webhooks(url: str, count: int, *, project_id: int = 4) -> list[int]:
     return ids
 
 
+def deliveries_claim(*, limit: int, sent: list[int] | tuple[int, ...] = ()) -> list[int]:
+    return [delivery.pk for delivery in claimed(limit=limit, sent=sent)]
+
+
 def endpoint(url: str) -> WebhookEndpoint:
     return WebhookEndpoint.objects.get(url=url)
 
@@ -42,6 +47,16 @@ def test_no_endpoint_gets_more_than_its_room_and_the_others_go_on(settings):
     assert deliveries_claim(limit=16) == []  # both full while their sends are in flight
     Delivery.objects.filter(pk__in=healthy[:2]).update(status="delivered", claimed_until=None)
     assert deliveries_claim(limit=16) == [healthy[2]]  # the healthy endpoint's room came back; the slow one's did not
+
+
+def test_a_send_that_ended_frees_its_endpoints_room_before_its_attempt_is_on_record(settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "ENDPOINT_CONCURRENCY": 2}
+    ids = webhooks("http://127.0.0.1:1/fast", 5)
+    first = deliveries_claim(limit=16)
+    assert first == ids[:2]
+    assert deliveries_claim(limit=16, sent=[ids[0]]) == [ids[2]]  # one send ended: one more may start
+    assert deliveries_claim(limit=16, sent=[ids[0]]) == []  # ids[1] and ids[2] in flight
+    assert deliveries_claim(limit=16, sent=first) == [ids[3]]  # still held, never claimed twice
 
 
 def test_a_claim_that_ran_out_is_claimed_again_and_its_lost_attempt_put_on_record():

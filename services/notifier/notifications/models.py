@@ -160,6 +160,17 @@ class Delivery(models.Model):
             models.Index(fields=["status", "channel"], name="delivery_status_idx"),
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due_idx"),
             models.Index(fields=["endpoint", "status"], name="delivery_endpoint_idx"),
+            # what the claims count (sends in flight) and what waits for its endpoint: both small
+            models.Index(
+                fields=["endpoint"],
+                condition=Q(status="pending", claimed_until__isnull=False),
+                name="delivery_in_flight_idx",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=Q(status="pending", channel="webhook", endpoint__isnull=True),
+                name="delivery_unassigned_idx",
+            ),
         ]
 
     def __str__(self) -> str:

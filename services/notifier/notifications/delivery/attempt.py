@@ -7,7 +7,6 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
@@ -44,17 +43,6 @@ class Attempted:
     result: SendResult
     started: datetime
     duration_ms: int
-
-
-def deliveries_claimed(ids: Iterable[int]) -> list[Delivery]:
-    """The claimed deliveries ``ids``, with their event (without its raw message) and endpoint, in that order."""
-    found = {
-        d.pk: d
-        for d in Delivery.objects.select_related("event", "endpoint")
-        .defer("event__raw", "event__effects")
-        .filter(pk__in=list(ids))
-    }
-    return [found[pk] for pk in ids if pk in found]
 
 
 def delivery_send(delivery: Delivery) -> Attempted:

@@ -13,15 +13,15 @@ claim is a lease: a worker killed mid-send leaves the delivery to be claimed aga
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, WebhookEndpoint
+from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EndpointState
 
 #: Candidates read per claim, as a multiple of the free senders (an endpoint without room skips its own).
 CANDIDATES_PER_SLOT = 4
@@ -36,78 +36,84 @@ def claim_lease() -> timedelta:
 
 
 def _claimable(now: datetime) -> Q:
-    """Pending, due, not held by a live claim, and not kept waiting by its endpoint's open breaker (due before
-    the endpoint's last failure)."""
+    """Pending, due, not held by a live claim, its endpoint (if it has one yet) enabled, and not kept waiting by
+    its endpoint's open breaker (due before the endpoint's last failure)."""
     breaker = int(settings.NOTIFIER["BREAKER_FAILURES"])
     waiting = Q(endpoint__consecutive_failures__gte=breaker, next_attempt_at__lte=F("endpoint__last_failure_at"))
     return (
         Q(status=DeliveryStatus.PENDING.value, next_attempt_at__lte=now)
         & (Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+        & ~Q(endpoint__state=EndpointState.DISABLED.value)
         & ~waiting
     )
 
 
-def endpoints_room(now: datetime) -> dict[int, int]:
-    """Sends each endpoint may start now, for the endpoints that cannot take the full concurrency: an
-    endpoint missing from the answer has all of its room."""
-    config = settings.NOTIFIER
-    concurrency, breaker = int(config["ENDPOINT_CONCURRENCY"]), int(config["BREAKER_FAILURES"])
+def endpoints_in_flight(now: datetime, *, sent: Collection[int] = ()) -> dict[int, tuple[int, int]]:
+    """Each endpoint with sends in flight (claims whose lease has not run out): how many, and its failures in a
+    row. ``sent``: deliveries this worker holds whose send has ended (their claims stand until the attempt is
+    on record, but they are no longer in flight)."""
     busy = Delivery.objects.filter(status=DeliveryStatus.PENDING.value, endpoint__isnull=False, claimed_until__gt=now)
-    in_flight = dict(busy.values_list("endpoint_id").annotate(n=Count("id")).order_by())
-    endpoints = WebhookEndpoint.objects.filter(
-        Q(consecutive_failures__gte=breaker) | Q(pk__in=list(in_flight))
-        | Q(state=EndpointState.DISABLED.value, deliveries__status=DeliveryStatus.PENDING.value)
-    ).distinct()  # fmt: skip
-    room = {}
-    for pk, state, failures in endpoints.values_list("pk", "state", "consecutive_failures"):
-        cap = 0 if state == EndpointState.DISABLED else 1 if failures >= breaker else concurrency
-        room[pk] = max(0, cap - in_flight.get(pk, 0))
-    return room
+    if sent:
+        busy = busy.exclude(pk__in=list(sent))
+    counts = busy.values_list("endpoint_id").annotate(n=Count("id"), failures=Max("endpoint__consecutive_failures"))
+    return {endpoint_id: (n, failures) for endpoint_id, n, failures in counts.order_by()}
 
 
-def _fitting(rows: Iterable[tuple[int, int | None]], room: dict[int, int], limit: int) -> list[int]:
-    """The rows, in order, that fit their endpoint's room, at most ``limit``."""
-    concurrency = int(settings.NOTIFIER["ENDPOINT_CONCURRENCY"])
+def _endpoint_cap(failures: int) -> int:
+    """Sends an endpoint may have in flight: one while its breaker is open."""
+    config = settings.NOTIFIER
+    return 1 if failures >= int(config["BREAKER_FAILURES"]) else int(config["ENDPOINT_CONCURRENCY"])
+
+
+def _fitting(candidates: Iterable[Delivery], in_flight: dict[int, tuple[int, int]], limit: int) -> list[Delivery]:
+    """The candidates, in order, that fit their endpoint's room, at most ``limit``."""
     taken: Counter[int] = Counter()
     picked = []
-    for delivery_id, endpoint_id in rows:
-        if endpoint_id is not None:
-            if taken[endpoint_id] >= room.get(endpoint_id, concurrency):
+    for delivery in candidates:
+        endpoint = delivery.endpoint
+        if endpoint is not None:
+            room = _endpoint_cap(endpoint.consecutive_failures) - in_flight.get(endpoint.pk, (0, 0))[0]
+            if taken[endpoint.pk] >= room:
                 continue
-            taken[endpoint_id] += 1
-        picked.append(delivery_id)
+            taken[endpoint.pk] += 1
+        picked.append(delivery)
         if len(picked) == limit:
             break
     return picked
 
 
-def deliveries_claim(*, limit: int) -> list[int]:
-    """Claim up to ``limit`` due deliveries for this worker; their ids, earliest due first."""
+def deliveries_claim(*, limit: int, sent: Collection[int] = ()) -> list[Delivery]:
+    """Claim up to ``limit`` due deliveries for this worker, earliest due first, with their event (without its
+    raw message) and endpoint. ``sent``: this worker's deliveries whose send has ended but whose attempt is
+    not on record yet (``endpoints_in_flight``)."""
     with transaction.atomic():
         _claims_serialize()
         now = timezone.now()
-        room = endpoints_room(now)
-        full = [pk for pk, left in room.items() if left <= 0]
-        rows = list(
+        in_flight = endpoints_in_flight(now, sent=sent)
+        full = [pk for pk, (n, failures) in in_flight.items() if n >= _endpoint_cap(failures)]
+        candidates = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "endpoint")
+            .defer("event__raw", "event__effects")
             .filter(_claimable(now))
             .exclude(endpoint_id__in=full)
             .exclude(channel=Channel.WEBHOOK.value, endpoint__isnull=True)  # not assigned yet: next round
-            .order_by("next_attempt_at", "id")
-            .values_list("id", "endpoint_id", "claimed_until")[: limit * CANDIDATES_PER_SLOT]
+            .order_by("next_attempt_at", "id")[: limit * CANDIDATES_PER_SLOT]
         )
-        claimed = _fitting([(pk, endpoint_id) for pk, endpoint_id, _ in rows], room, limit)
+        claimed = _fitting(candidates, in_flight, limit)
         if not claimed:
             return []
-        lost = [pk for pk, _, claimed_until in rows if claimed_until is not None and pk in set(claimed)]
+        lost = [d.pk for d in claimed if d.claimed_until is not None]
         if lost:
             _lost_attempts_record(lost, now)
-        Delivery.objects.filter(pk__in=claimed).update(
-            claimed_until=now + claim_lease(),
-            attempts=F("attempts") + 1,
-            attempts_made=F("attempts_made") + 1,
-            updated_at=now,
+        lease = now + claim_lease()
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            claimed_until=lease, attempts=F("attempts") + 1, attempts_made=F("attempts_made") + 1, updated_at=now
         )
+        for delivery in claimed:
+            delivery.claimed_until, delivery.updated_at = lease, now
+            delivery.attempts += 1
+            delivery.attempts_made += 1
     return claimed
 
 

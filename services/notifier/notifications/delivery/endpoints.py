@@ -42,7 +42,11 @@ ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 ENDPOINT_ENABLED = "webhook_endpoint.enabled"
 
 
-def endpoints_assign(*, limit: int = 500) -> int:
+#: New webhook deliveries given their endpoint in one round.
+ASSIGN_BATCH = 500
+
+
+def endpoints_assign(*, limit: int = ASSIGN_BATCH) -> int:
     """Give each new webhook delivery its endpoint (made on first sight); one to a disabled endpoint fails
     at once with the endpoint's reason. Returns how many were assigned."""
     rows = list(

@@ -27,10 +27,11 @@ def deliveries_wake() -> None:
 
 
 class DeliveryListener:
-    """Sets ``event`` on each announcement, from a daemon thread that reconnects after a failure."""
+    """On each announcement sets ``arrived`` (when given), then ``wake``, from a daemon thread that reconnects
+    after a failure: a thread that ``wake`` wakes sees ``arrived`` set."""
 
-    def __init__(self, event: threading.Event) -> None:
-        self.event = event
+    def __init__(self, wake: threading.Event, arrived: threading.Event | None = None) -> None:
+        self.wake, self.arrived = wake, arrived
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -57,7 +58,12 @@ class DeliveryListener:
             params.pop(option, None)
         with psycopg.connect(**params, autocommit=True) as listening:
             listening.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            self.event.set()  # catch up on anything committed while nobody listened
+            self._announce()  # catch up on anything committed while nobody listened
             while not self._stop.is_set():
                 for _ in listening.notifies(timeout=1.0, stop_after=1):
-                    self.event.set()
+                    self._announce()
+
+    def _announce(self) -> None:
+        if self.arrived is not None:
+            self.arrived.set()
+        self.wake.set()

@@ -153,6 +153,22 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["endpoint", "status"], name="delivery_endpoint_idx"),
         ),
         migrations.AddIndex(
+            model_name="delivery",
+            index=models.Index(
+                fields=["endpoint"],
+                condition=models.Q(status="pending", claimed_until__isnull=False),
+                name="delivery_in_flight_idx",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="delivery",
+            index=models.Index(
+                fields=["id"],
+                condition=models.Q(status="pending", channel="webhook", endpoint__isnull=True),
+                name="delivery_unassigned_idx",
+            ),
+        ),
+        migrations.AddIndex(
             model_name="deliveryattempt",
             index=models.Index(fields=["delivery", "number"], name="delivery_attempt_idx"),
         ),

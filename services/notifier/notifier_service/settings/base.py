@@ -132,7 +132,7 @@ NOTIFIER = {
     #: The longest Retry-After (429, 503) a receiver is granted, in seconds.
     "RETRY_AFTER_MAX": env_duration("NOTIFIER_WEBHOOK_RETRY_AFTER_MAX", "1h"),
     #: Sends to one webhook endpoint in flight at once, across every delivery worker.
-    "ENDPOINT_CONCURRENCY": env_int("NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY", 8),
+    "ENDPOINT_CONCURRENCY": env_int("NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY", 16),
     #: Failed attempts in a row after which an endpoint's breaker opens (one probe at a time, on schedule).
     "BREAKER_FAILURES": env_int("NOTIFIER_WEBHOOK_BREAKER_FAILURES", 5),
     #: How long an endpoint may fail without a success before it is disabled, in seconds.
