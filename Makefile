@@ -16,7 +16,7 @@ NOTIFIER_DATABASE_URL ?= sqlite:///$(CURDIR)/var/notifier.sqlite3
 # Without REDIS_URL, `make run` starts its own Redis (append-only, noeviction) in var/redis; with SENTINEL=1
 # a primary (REDIS_PORT), a replica (REDIS_PORT+1) and three Sentinels (26390-26392) that the others follow.
 SENTINEL ?=
-RUN_PROCESSES := $(if $(REDIS_URL),,$(if $(SENTINEL),redis-sentinel,redis)) api relay notifier-worker notifier-deliveries notifier-api
+RUN_PROCESSES := $(if $(REDIS_URL),,$(if $(SENTINEL),redis-sentinel,redis)) api relay notifier-worker notifier-deliveries notifier-api ready
 ifneq ($(SENTINEL),)
 run: export REDIS_SENTINELS ?= 127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392
 run: export REDIS_SENTINEL_MASTER ?= mymaster
@@ -46,17 +46,16 @@ migrate: $(STAMP) ## Apply migrations to both services' databases (SQLite in var
 	DATABASE_URL=$(NOTIFIER_DATABASE_URL) $(NOTIFIER_MANAGE) migrate --no-input
 
 run: migrate ## API :8000, relay, Redis, notifier worker, delivery worker and API :8001 (Ctrl-C stops all)
-	@$(MANAGE) ensure_dev_user
-	@DATABASE_URL=$(NOTIFIER_DATABASE_URL) $(NOTIFIER_MANAGE) ensure_dev_user
 	VENV_BIN=$(BIN) HOST=$(HOST) API_PORT=$(PORT) NOTIFIER_PORT=$(NOTIFIER_PORT) REDIS_PORT=$(REDIS_PORT) \
 	  NOTIFIER_DATABASE_URL=$(NOTIFIER_DATABASE_URL) \
 	  REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:$(REDIS_PORT)/0} \
 	  $(BIN)/honcho -f Procfile.dev start $(RUN_PROCESSES)
 
 production: $(STAMP) ## The production form on loopback: gunicorn, production settings, PostgreSQL, two relays (Ctrl-C stops all)
-	$(BIN)/python -m devinfra.production --port $(PORT) --notifier-port $(NOTIFIER_PORT)
+	PORT=$(PORT) NOTIFIER_PORT=$(NOTIFIER_PORT) $(BIN)/python -m devinfra.production
 
-test: $(STAMP) ## Run the whole test suite (starts its own PostgreSQL and Redis)
+test: $(STAMP) ## Run the whole test suite (installs the programs it needs when it can; starts its own servers)
+	@bash devinfra/system-packages.sh
 	@# With PYTEST_ARGS selecting tests of one service only, the other run selecting none is fine.
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] && [ -n "$(PYTEST_ARGS)" ] || exit $$s; }
 	$(BIN)/python -m pytest tests/notifier $(NOTIFIER_PYTEST) $(PYTEST_ARGS) || { s=$$?; [ $$s -eq 5 ] && [ -n "$(PYTEST_ARGS)" ] || exit $$s; }

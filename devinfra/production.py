@@ -1,12 +1,13 @@
 """The production topology on one machine, without Docker: what docker-compose.yml describes, as processes.
 
-PostgreSQL (one database per service) and Redis (append-only, noeviction) as the tests start them;
-then, with production settings (plain HTTP on loopback: ``DJANGO_SECURE_SSL_REDIRECT=false``, as
-compose sets it), migrations and ``collectstatic`` of both services, the projects API under gunicorn
-(``deploy/gunicorn.conf.py``), two relays, the notifier worker, and the notifier API under gunicorn.
+PostgreSQL (one database per service), Redis (append-only, noeviction) and an SMTP sink (the
+notifier's e-mails, kept as files) as the tests start them; then, with production settings (plain
+HTTP on loopback: ``DJANGO_SECURE_SSL_REDIRECT=false``, as compose sets it), migrations and
+``collectstatic`` of both services, the projects API under gunicorn (``deploy/gunicorn.conf.py``),
+two relays, the notifier worker, its delivery worker, and the notifier API under gunicorn.
 
-``make production`` runs it in the foreground (``python -m devinfra.production``);
-``tests/e2e/test_production.py`` runs the README walkthrough through it.
+``make production`` runs it in the foreground (``python -m devinfra.production``) on the ports of
+``PORT_VARIABLES``; ``tests/e2e/test_production.py`` runs the README walkthrough through it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from devinfra.foreground import ForegroundStop
 from devinfra.ports import free_port
@@ -30,6 +33,7 @@ from devinfra.postgres import PostgresServer
 from devinfra.processes import http_ready
 from devinfra.prometheus import PrometheusServer, PrometheusUnavailable, prometheus_binary
 from devinfra.redis import RedisServer
+from devinfra.smtp_sink import SmtpSink
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -47,7 +51,7 @@ class Topology:
     api_port: int = field(default_factory=free_port)
     notifier_port: int = field(default_factory=free_port)
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="production-")))
-    #: Extra environment of the notifier's processes (e.g. ``EMAIL_PORT`` of an SMTP sink).
+    #: Extra environment of the notifier's processes.
     notifier_extra: dict[str, str] = field(default_factory=dict)
     admin_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     #: Each relay's metrics port (OUTBOX_METRICS_PORT), for Prometheus to scrape.
@@ -58,9 +62,15 @@ class Topology:
     worker_metrics_port: int = field(default_factory=free_port)
     #: The delivery worker's metrics port (deliveries_run --metrics-port).
     deliveries_metrics_port: int = field(default_factory=free_port)
+    postgres_port: int = field(default_factory=free_port)
+    redis_port: int = field(default_factory=free_port)
+    #: The SMTP sink the notifier sends its e-mails to (each kept in ``root/mail``).
+    smtp_port: int = field(default_factory=free_port)
+    prometheus_port: int = field(default_factory=free_port)
     #: Start a Prometheus that scrapes every process and evaluates deploy/prometheus/alerts.yml.
     with_prometheus: bool = False
     prometheus: PrometheusServer | None = None
+    smtp: SmtpSink | None = None
     postgres: PostgresServer | None = None
     redis: RedisServer | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -77,8 +87,9 @@ class Topology:
 
     def start(self) -> Topology:
         """Start the servers, prepare both databases and static files, start every process; wait until ready."""
-        self.postgres = PostgresServer().start()
-        self.redis = RedisServer(root=self.root / "redis").start()
+        self.postgres = PostgresServer(port=self.postgres_port).start()
+        self.redis = RedisServer(port=self.redis_port, root=self.root / "redis").start()
+        self.smtp = SmtpSink(self.smtp_port, mailbox=self.root / "mail")
         common = {
             **os.environ,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -105,6 +116,8 @@ class Topology:
             "DATABASE_URL": self.postgres.create_database("notifier"),
             "DJANGO_STATIC_ROOT": str(self.root / "static" / "notifier"),
             "WEBHOOK_MASTER_KEY": master_key,
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.smtp_port),
             **self.notifier_extra,
         }
         for service in ("projects", "notifier"):
@@ -114,7 +127,9 @@ class Topology:
                         DJANGO_SUPERUSER_PASSWORD=self.admin_password)  # fmt: skip
         self.start_processes()
         if self.with_prometheus:
-            self.prometheus = PrometheusServer(self.scrape_targets(), root=self.root / "prometheus").start()
+            self.prometheus = PrometheusServer(
+                self.scrape_targets(), port=self.prometheus_port, root=self.root / "prometheus"
+            ).start()
         return self
 
     def samples_env(self, env: dict[str, str], name: str) -> dict[str, str]:
@@ -225,25 +240,64 @@ class Topology:
         self.terminate(grace=GRACE_SECONDS)
         if self.prometheus is not None:
             self.prometheus.stop()
+        if self.smtp is not None:
+            self.smtp.close()
         if self.redis is not None:
             self.redis.stop()
         if self.postgres is not None:
             self.postgres.stop()
 
 
+#: Each port `make production` uses, the variable that sets it, and its default.
+PORT_VARIABLES = {
+    "api_port": ("PORT", 8000),
+    "notifier_port": ("NOTIFIER_PORT", 8001),
+    "postgres_port": ("PRODUCTION_POSTGRES_PORT", 5442),
+    "redis_port": ("PRODUCTION_REDIS_PORT", 6392),
+    "smtp_port": ("PRODUCTION_SMTP_PORT", 1025),
+    "prometheus_port": ("PRODUCTION_PROMETHEUS_PORT", 9090),
+    "worker_metrics_port": ("PRODUCTION_WORKER_METRICS_PORT", 9100),
+    "relay_1_metrics_port": ("PRODUCTION_RELAY_1_METRICS_PORT", 9101),
+    "relay_2_metrics_port": ("PRODUCTION_RELAY_2_METRICS_PORT", 9102),
+    "deliveries_metrics_port": ("PRODUCTION_DELIVERIES_METRICS_PORT", 9110),
+}
+
+
+def ports_from(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The Topology's ports from ``environ`` (``PORT_VARIABLES``). Raises ValueError naming the variable and
+    the reason when one is not a port, or two are the same."""
+    chosen: dict[str, int] = {}
+    for name, (variable, default) in PORT_VARIABLES.items():
+        text = environ.get(variable, "").strip() or str(default)
+        if not text.isdigit() or not 0 < int(text) < 65536:
+            raise ValueError(f"{variable}={text!r}: not a TCP port (1-65535)")
+        chosen[name] = int(text)
+    by_port: dict[int, list[str]] = {}
+    for name, port in chosen.items():
+        by_port.setdefault(port, []).append(PORT_VARIABLES[name][0])
+    clashes = [" and ".join(variables) for variables in by_port.values() if len(variables) > 1]
+    if clashes:
+        raise ValueError(f"{clashes[0]}: the same port twice")
+    relays = {"relay-1": chosen.pop("relay_1_metrics_port"), "relay-2": chosen.pop("relay_2_metrics_port")}
+    return {**chosen, "relay_metrics_ports": relays}
+
+
 def main() -> None:
     """`python -m devinfra.production` (make production): run the production topology until Ctrl-C."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--notifier-port", type=int, default=int(os.environ.get("NOTIFIER_PORT", "8001")))
-    args = parser.parse_args()
+    argparse.ArgumentParser(
+        description=main.__doc__, epilog="ports: " + ", ".join(f"{v} ({d})" for v, d in PORT_VARIABLES.values())
+    ).parse_args()
+    try:
+        ports = ports_from(os.environ)
+    except ValueError as exc:
+        sys.exit(f"make production: {exc}")
     try:
         prometheus_binary()
         with_prometheus = True
     except PrometheusUnavailable as exc:
         print(f"{exc}: running without Prometheus", flush=True)
         with_prometheus = False
-    topology = Topology(api_port=args.port, notifier_port=args.notifier_port, with_prometheus=with_prometheus)
+    topology = Topology(**ports, with_prometheus=with_prometheus)
     stop = ForegroundStop()
 
     def all_running() -> None:
@@ -261,7 +315,9 @@ def main() -> None:
             f"token {topology.token('notifier')}\n"
             + (f"  Prometheus    {topology.prometheus.url}/alerts  (deploy/prometheus/alerts.yml)\n"
                if topology.prometheus else "")
-            + f"  admin user {ADMIN!r}, password {topology.admin_password!r}; Ctrl-C stops everything",
+            + f"  e-mail        SMTP sink on 127.0.0.1:{topology.smtp_port}; messages in {topology.root / 'mail'}\n"
+            f"  PostgreSQL    127.0.0.1:{topology.postgres_port}  Redis 127.0.0.1:{topology.redis_port}\n"
+            f"  admin user {ADMIN!r}, password {topology.admin_password!r}; Ctrl-C stops everything",
             flush=True,
         )  # fmt: skip
         stop.wait(all_running)

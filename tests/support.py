@@ -35,7 +35,7 @@ def tool_path(name: str, install: str, *also: str) -> str:
         found = shutil.which(candidate)
         if found:
             return found
-    unavailable(f"{name} is not installed ({install}); .ci/run installs it")
+    unavailable(f"{name} is not installed ({install}); make test installs it when run as root")
     raise AssertionError("unreachable")
 
 

@@ -1,7 +1,7 @@
 """docker-compose.yml and the Dockerfiles, held against the code: this machine has no container engine, so
 the containers never run here, but everything they name must exist.
 
-- ``docker-compose config`` validates the file (Debian's ``docker-compose``; ``.ci/run`` installs it).
+- ``docker-compose config`` validates the file (Debian's ``docker-compose``; ``make test`` installs it as root).
 - Every command they run names a manage.py command, option, module or file that exists.
 - Every environment variable they set is one the code reads (renaming a setting fails here), and
   each service's settings load with exactly compose's environment and pass ``check --deploy``.

@@ -20,7 +20,6 @@ import pytest
 
 from devinfra.production import GRACE_SECONDS, Topology
 from devinfra.prometheus import PrometheusUnavailable, prometheus_binary
-from tests.fakes import SmtpSink
 from tests.ops.test_admin_browser import CHROMIUM_ARGS, chromium_path
 from tests.support import REPO, unavailable, wait_for
 
@@ -29,21 +28,12 @@ ARTEFACTS = REPO / "var" / "test-artefacts"
 
 
 @pytest.fixture(scope="module")
-def sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    yield sink
-    sink.close()
-
-
-@pytest.fixture(scope="module")
-def topology(sink: SmtpSink) -> Iterator[Topology]:
+def topology() -> Iterator[Topology]:
     try:
         with_prometheus = bool(prometheus_binary())
     except PrometheusUnavailable:
         with_prometheus = False  # the Prometheus test says so; the others run
-    topology = Topology(
-        notifier_extra={"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port)}, with_prometheus=with_prometheus
-    )
+    topology = Topology(with_prometheus=with_prometheus)
     try:
         topology.start()
         yield topology
@@ -69,7 +59,7 @@ def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_the_readme_walkthrough_runs_through_the_production_form(topology, sink):
+def test_the_readme_walkthrough_runs_through_the_production_form(topology):
     token, notifier_token = topology.token("projects"), topology.token("notifier")
     api = f"{topology.api_url}/api/v1"
     status, project = call(
@@ -101,10 +91,14 @@ def test_the_readme_walkthrough_runs_through_the_production_form(topology, sink)
     assert [n["event_type"] for n in notified["results"]] == [
         "export.completed", "generation.completed", "generation.started",
     ]  # fmt: skip
-    wait_for(lambda: len(sink.messages) >= 3, timeout=60, what="three e-mails to the SMTP sink")
+    sink = topology.smtp
+    assert sink is not None
+    wait_for(lambda: len(sink.messages) >= 3, timeout=60, what="three e-mails to the topology's SMTP sink")
     assert sorted(m["Subject"] for m in sink.messages[:3]) == [
         "Export completed for shop", "Generation completed for shop", "Generation started for shop",
     ]  # fmt: skip
+    kept = sorted((topology.root / "mail").glob("*.eml"))
+    assert len(kept) >= 3 and b"Subject: " in kept[0].read_bytes()  # readable in the mailbox folder
     # every line of the API's output is a JSON object (LOG_FORMAT's default): gunicorn's and the application's
     # (with a level and a logger), and the access log's, with the correlation id the API echoed
     lines = [json.loads(line) for line in topology.log_path("api").read_text().splitlines() if line.strip()]
@@ -158,7 +152,9 @@ def test_the_admin_and_the_api_docs_render_with_their_static_files(topology):
 def test_prometheus_scrapes_every_process_and_an_alert_fires_when_the_relays_stop(topology):
     prometheus = topology.prometheus
     if prometheus is None:
-        unavailable("prometheus is not installed (Debian: apt-get install prometheus); .ci/run installs it")
+        unavailable(
+            "prometheus is not installed (Debian: apt-get install prometheus); make test installs it when run as root"
+        )
     wait_for(lambda: prometheus.value('sum(up{job="outbox-relay"})') == 2, timeout=30, what="both relays scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier"})') == 1, timeout=30, what="the notifier scraped")
     wait_for(lambda: prometheus.value('sum(up{job="notifier-worker"})') == 1, timeout=30, what="the worker scraped")
