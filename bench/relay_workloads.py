@@ -66,7 +66,7 @@ def relay_drain_rate(count: int, redis_url: str) -> float:
 def timed_drain(relay, count: int) -> float:  # type: ignore[no-untyped-def]
     """Events/s of ``relay`` draining the ``count`` pending rows there are (it is closed after)."""
     start = time.perf_counter()
-    published = relay.drain(housekeeping=False)
+    published = relay.drain(housekeeping=False).published
     elapsed = time.perf_counter() - start
     relay.publisher.close()
     assert published == count, (published, count)
@@ -383,7 +383,7 @@ def _sustained_rate(seconds: float, chunk: int, redis_url: str, hold: Callable[[
     while time.perf_counter() < end:
         rows_insert(chunk)
         start = time.perf_counter()
-        published += relay.drain(housekeeping=False)
+        published += relay.drain(housekeeping=False).published
         busy += time.perf_counter() - start
         redis.Redis.from_url(redis_url).flushall()
     relay.publisher.close()

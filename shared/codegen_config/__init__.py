@@ -6,7 +6,7 @@ For Django settings modules only; the event contracts (``codegen_contracts``) ne
 from __future__ import annotations
 
 from codegen_config.database import database_settings
-from codegen_config.durations import duration_seconds, env_duration, env_durations
+from codegen_config.durations import duration_seconds, duration_text, env_duration, env_durations
 from codegen_config.env import env_bool, env_float, env_int, env_list, env_str
 from codegen_config.redis import RedisTarget, redis_target
 
@@ -14,6 +14,7 @@ __all__ = [
     "RedisTarget",
     "database_settings",
     "duration_seconds",
+    "duration_text",
     "env_bool",
     "env_duration",
     "env_durations",

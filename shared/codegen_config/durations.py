@@ -21,6 +21,21 @@ def duration_seconds(value: str) -> float:
     return float(match[1] + (match[2] or "")) * _UNITS[match[3]]
 
 
+def duration_text(seconds: float) -> str:
+    """``seconds`` as operators write it, in its largest whole unit or two: ``90s`` → ``1m30s``, ``7d``."""
+    left = round(seconds)
+    if left < 60:
+        return f"{seconds:g}s" if seconds < 1 else f"{left}s"
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if left >= size and len(parts) < 2:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+        elif parts:
+            break
+    return "".join(parts)
+
+
 def env_duration(name: str, default: str) -> float:
     """The variable ``name`` as a duration in seconds (``default`` is written the same way)."""
     raw = os.environ.get(name, default)

@@ -128,12 +128,12 @@ def test_the_endpoints_command_lists_acts_and_exits_non_zero_when_it_could_not()
     again = run("disable", str(endpoint.pk), "--reason", "twice")
     assert again.returncode == 1 and "disabled already" in again.stderr and "Traceback" not in again.stderr
     missing = run("enable", "99999", "--reason", "x")
-    assert missing.returncode == 1 and "no webhook endpoint 99999" in missing.stderr
+    assert missing.returncode == 3 and "no webhook endpoint 99999" in missing.stderr
     assert run("enable", str(endpoint.pk), "--reason", "back").returncode == 0
     nothing = run("recover", str(endpoint.pk), "--reason", "x", "--since", "2999-01-01T00:00:00Z")
-    assert nothing.returncode == 1 and "send 0 failed deliveries again" in nothing.stdout
+    assert nothing.returncode == 3 and "send 0 failed deliveries again" in nothing.stdout
     recovered = run("recover", str(endpoint.pk), "--reason", "receiver back", "--since", "1h")
-    assert recovered.returncode == 0 and "send 1 failed deliveries again" in recovered.stdout  # the one disabling ended
+    assert recovered.returncode == 0 and "send 1 failed delivery again" in recovered.stdout  # the one disabling ended
     bad = run("recover", str(endpoint.pk), "--reason", "x", "--since", "soon")
-    assert bad.returncode == 1 and "--since" in bad.stderr
+    assert bad.returncode == 2 and "--since" in bad.stderr
     assert EndpointAction.objects.count() == 4  # refusals record nothing

@@ -56,7 +56,7 @@ def test_staff_replays_dead_rows_from_the_admin(live_server):
             page.fill("#id_reason", "redis is back after the outage")
             page.click("#replay-submit")
             page.wait_for_selector(".messagelist")
-            assert "Replayed 1 rows" in page.inner_text(".messagelist")
+            assert "Replayed 1 row (" in page.inner_text(".messagelist")
 
             page.goto(f"{live_server.url}/admin/outbox/outboxreplay/")
             page.click("#result_list tbody tr th a")

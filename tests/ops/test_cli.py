@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from codegen_config.commands import ExitCode
 from outbox.models import OutboxEvent, OutboxReplay, OutboxReplayEvent
 from tests.projects.factories import GeneratedProjectFactory
 
@@ -80,7 +81,7 @@ def test_list_filters_and_json_parses_back(rows):
 def test_list_table_is_aligned(rows):
     lines = outbox("list").splitlines()
     assert lines[0].split()[:3] == ["event_id", "event_type", "aggregate"]
-    assert lines[-1] == "(4 rows, page 1)"
+    assert lines[-1] == "(4 rows of 4, page 1 of 1)"
     assert len({line.index("generation") for line in lines[1:-1]}) == 1  # one column start
 
 
@@ -96,7 +97,7 @@ def test_list_table_is_aligned(rows):
         (["replay", "--state", "dead"], "--reason is required"),
         (["replay", "--reason", "x"], "refusing to replay every row"),
         (["replay", "nope", "--reason", "x"], "not a UUID"),
-        (["replay", "--state", "dead", "--reason", "x", "--rate", "0"], "--rate must be positive"),
+        (["replay", "--state", "dead", "--reason", "x", "--rate", "0"], "--rate: must be positive"),
         (["purge", "--older-than", "soon"], "a number and a unit"),
     ],
 )
@@ -118,14 +119,14 @@ def test_show_has_everything_and_the_replays(rows):
 def test_dry_run_changes_nothing(rows):
     before = list(OutboxEvent.objects.values_list("state", "attempts"))
     out = outbox("replay", "--state", "dead", "--reason", "check", "--dry-run")
-    assert "1 rows match" in out and "dry run: nothing changed" in out
+    assert "1 row matches" in out and "dry run: nothing changed" in out
     assert list(OutboxEvent.objects.values_list("state", "attempts")) == before
     assert not OutboxReplay.objects.exists()
 
 
 def test_replay_by_filter_resets_and_audits(rows):
     out = outbox("replay", "--state", "dead", "--reason", "broker outage over")
-    assert "replayed 1 rows" in out
+    assert "replayed 1 row (" in out
     row = OutboxEvent.objects.get(pk=rows["events"][0].pk)
     assert (row.state, row.attempts, row.last_error) == ("pending", 0, "")
     audit = OutboxReplay.objects.get()
@@ -160,3 +161,30 @@ def test_purge_removes_only_old_published_rows(rows):
     assert "deleted 1" in outbox("purge", "--older-than", "1d")
     assert OutboxEvent.objects.filter(state="dead").count() == 1
     assert OutboxEvent.objects.filter(state="pending").count() == 2
+
+
+def test_replay_of_an_id_that_does_not_exist_exits_3_naming_it_and_audits_nothing(rows):
+    missing = "00000000-0000-4000-8000-000000000001"
+    error = failing("replay", missing, "--reason", "typo")
+
+    assert error.returncode == ExitCode.NOTHING_MATCHED
+    assert str(error) == f"no outbox row with event id {missing}"
+    assert not OutboxReplay.objects.exists()
+
+
+def test_replay_or_dry_run_matching_nothing_exits_3(rows):
+    for extra in ([], ["--dry-run"]):
+        error = failing("replay", "--type", "export.failed", "--reason", "none", *extra)
+        assert error.returncode == ExitCode.NOTHING_MATCHED
+    assert not OutboxReplay.objects.exists()
+
+
+def test_bad_arguments_exit_2_and_unknown_rows_3(rows):
+    assert failing("list", "--limit", "0").returncode == ExitCode.BAD_ARGUMENT
+    assert failing("show", "nope").returncode == ExitCode.BAD_ARGUMENT
+    assert failing("show", "00000000-0000-4000-8000-000000000001").returncode == ExitCode.NOTHING_MATCHED
+
+
+def test_purge_says_its_age_as_written(rows):
+    said = outbox("purge", "--older-than", "90m", "--dry-run").strip()
+    assert said == "would delete 0 published rows older than 1h30m"

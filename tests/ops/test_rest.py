@@ -138,3 +138,23 @@ def test_an_out_of_range_replay_filter_is_400_and_replays_nothing(staff, dead_ro
     assert response.status_code == 400, response.content
     assert "until" in response.json()["detail"]
     assert not OutboxReplay.objects.exists() and OutboxEvent.objects.get().state == "dead"
+
+
+def test_replay_of_ids_that_do_not_exist_is_404_naming_them_and_audits_nothing(staff, dead_row):
+    missing = "00000000-0000-4000-8000-000000000001"
+    body = {"event_ids": [str(dead_row.event_id), missing], "reason": "typo"}
+    response = staff.post("/api/v1/outbox/replay/", body, format="json")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert missing in response.json()["fields"]["event_ids"][0]
+    assert str(dead_row.event_id) not in response.json()["fields"]["event_ids"][0]
+    assert not OutboxReplay.objects.exists() and OutboxEvent.objects.get().state == "dead"  # nothing replayed
+
+
+def test_replay_whose_filter_matches_nothing_is_404_and_audits_nothing(staff, dead_row):
+    body = {"filter": {"state": "dead", "type": "export.failed"}, "reason": "none of these"}
+    response = staff.post("/api/v1/outbox/replay/", body, format="json")
+
+    assert response.status_code == 404 and "filter" in response.json()["fields"]
+    assert not OutboxReplay.objects.exists()

@@ -43,8 +43,26 @@ def test_once_drains_and_exits(processes, redis_url):
     pending_rows_insert(1200)
     result = processes.run([*processes.relay_args(), "--once", "--batch-size", "500"])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"event": "outbox.drained", "published": 1200}
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {
+        "event": "outbox.drained", "published": 1200, "failed": 0, "retried": 0, "dead": 0,
+    }  # fmt: skip
     assert sum(queued_message_ids(redis_url).values()) == 1200
+
+
+def test_once_that_publishes_nothing_exits_1_and_says_what_was_left(processes):
+    pending_rows_insert(5)
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = processes.run(
+        [*processes.relay_args(), "--once"], REDIS_URL=unreachable,
+        OUTBOX_PUBLISH_RETRY_ATTEMPTS="2", OUTBOX_PUBLISH_RETRY_MAX_WAIT="0.1", OUTBOX_PUBLISH_TIMEOUT="1",
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["published"], summary["failed"]) == (0, 5)
+    assert "CommandError: 5 rows not published (5 to retry, 0 dead)" in result.stderr
+    assert OutboxEvent.objects.filter(state="pending").count() == 5  # kept, to be published later
+    assert OutboxRelay.objects.get().stopped_at is not None  # outbox status no longer calls it running
 
 
 def sqlite_project(tmp_path, redis_url: str) -> dict[str, str]:

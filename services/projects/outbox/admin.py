@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from codegen_config.commands import plural
 from outbox import store
-from outbox.errors import ReplayRefused
+from outbox.errors import NothingMatched, ReplayRefused
 from outbox.filters import OutboxFilter
 from outbox.models import OutboxEvent, OutboxReplay, OutboxReplayEvent
 from outbox.ops import outbox_replay
@@ -77,9 +78,11 @@ class OutboxEventAdmin(ReadOnlyAdmin):
             except ReplayRefused as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return None
-            self.message_user(
-                request, f"Replayed {result.replayed} rows (audit record {result.audit_id}).", messages.SUCCESS
-            )
+            except NothingMatched as exc:  # the rows went meanwhile (purged): nothing replayed, nothing audited
+                self.message_user(request, str(exc), messages.WARNING)
+                return None
+            done = f"Replayed {plural(result.replayed, 'row')} (audit record {result.audit_id})."
+            self.message_user(request, done, messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAdminUser
@@ -13,15 +13,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from codegen_api.errors import ReferenceNotFound
 from codegen_api.filters import NAME_PATTERN, query_params_once
 from codegen_api.pagination import StrictPageNumberPagination
 from outbox import api_shapes as shapes
 from outbox.api_shapes import AGE_DESCRIPTION, AGE_SCHEMA
-from outbox.errors import InvalidFilter, ReplayRefused
+from outbox.errors import InvalidFilter, NothingMatched, ReplayRefused
 from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, OutboxFilter, outbox_rows_matching
 from outbox.models import OutboxEvent, OutboxState
 from outbox.ops import outbox_replay, outbox_status
 from outbox.presenters import row_detail, row_json
+
+#: The replay's 404: nothing replayed and no audit record written.
+REFERENCE_NOT_FOUND_OR_NO_MATCH = OpenApiResponse(
+    description="An event id in `event_ids` names no outbox row (all of them are named in `fields.event_ids`), "
+    "or, unless `dry_run`, the filter matches no row (`fields.filter`); code `not_found`. Nothing is replayed "
+    "and no audit record is written."
+)
 
 FILTER_PARAMETERS = [
     OpenApiParameter("state", str, enum=[s.value for s in OutboxState]),
@@ -84,7 +92,9 @@ class OutboxStats(StaffOnly):
 
 
 class OutboxReplayView(StaffOnly):
-    @extend_schema(request=shapes.Replay, responses=shapes.ReplayResultSerializer)
+    @extend_schema(
+        request=shapes.Replay, responses={200: shapes.ReplayResultSerializer, 404: REFERENCE_NOT_FOUND_OR_NO_MATCH}
+    )
     def post(self, request: Request) -> Response:
         """Replay rows by event ids or filter (audited); dry_run shows how many and a sample."""
         body = shapes.Replay(data=request.data)
@@ -104,6 +114,8 @@ class OutboxReplayView(StaffOnly):
             )
         except ReplayRefused as exc:
             raise ValidationError({"filter": [str(exc)]}) from exc
+        except NothingMatched as exc:  # nothing replayed, no audit record
+            raise ReferenceNotFound("event_ids" if exc.missing else "filter", str(exc)) from exc
         return Response(
             {
                 "matched": result.matched,

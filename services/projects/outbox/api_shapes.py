@@ -13,6 +13,7 @@ from codegen_api.serializers import ClosedMixin, ReasonField, StrictBooleanField
 from codegen_contracts.names import NAME_PATTERN
 from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, DURATION_PATTERN, LONGEST_AGE
 from outbox.models import OutboxState
+from outbox.ops import RELAY_STATES
 
 STATES = [s.value for s in OutboxState]
 
@@ -70,6 +71,10 @@ class OutboxRelaySerializer(serializers.Serializer):
     last_batch_at = serializers.DateTimeField(allow_null=True)
     published_total = serializers.IntegerField(min_value=0)
     stopped = serializers.BooleanField()
+    state = serializers.ChoiceField(
+        choices=RELAY_STATES,
+        help_text="stopped: it said so as it exited; silent: no heartbeat for three intervals (killed, or cut off)",
+    )
 
 
 class OutboxStatsSerializer(serializers.Serializer):

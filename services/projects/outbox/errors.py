@@ -23,6 +23,15 @@ class ReplayRefused(OutboxError):
     """A replay that may not run as asked (no reason given, nothing selected, no confirmation)."""
 
 
+class NothingMatched(OutboxError):
+    """A replay that would act on nothing: ``missing`` holds the event ids asked for that do not exist (all of
+    them are named, and nothing is done), else the filter matched no row."""
+
+    def __init__(self, message: str, *, missing: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 class PublishError(OutboxError):
     """A publish attempt failed for reasons that may pass (broker unreachable, out of memory)."""
 

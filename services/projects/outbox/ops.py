@@ -5,15 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Now
+from django.utils import timezone
 
+from codegen_config.commands import ids_listed
 from outbox import store
-from outbox.errors import ReplayRefused
+from outbox.config import outbox_config
+from outbox.errors import NothingMatched, ReplayRefused
 from outbox.filters import OutboxFilter, outbox_rows_matching
 from outbox.models import OutboxEvent, OutboxRelay, OutboxReplay, OutboxReplayEvent, OutboxState
 from outbox.wakeup import wakeup_on_commit
@@ -23,8 +26,23 @@ from outbox.writer import outbox_event_reissue
 REPLAY_CHUNK = 500
 
 
+#: Heartbeats a relay may miss before ``outbox status`` calls it silent (killed, or cut off from the database).
+SILENT_AFTER_BEATS = 3
+#: What ``outbox status`` says of each relay.
+RELAY_STATES = ("running", "stopped", "silent")
+
+
+def _relay_state(relay: OutboxRelay, now: datetime) -> str:
+    """``stopped`` (it said so as it exited), ``silent`` (no heartbeat for a while) or ``running``."""
+    if relay.stopped_at is not None:
+        return "stopped"
+    silent_after = timedelta(seconds=SILENT_AFTER_BEATS * outbox_config().heartbeat_interval)
+    return "silent" if now - relay.last_beat_at > silent_after else "running"
+
+
 def outbox_status() -> dict[str, Any]:
     """Counts by state and by type, oldest pending age, dead count and the relays' heartbeats."""
+    now = timezone.now()
     by_state = store.outbox_rows_by_state()
     by_type: dict[str, dict[str, int]] = {}
     for event_type, state, count in (
@@ -40,6 +58,7 @@ def outbox_status() -> dict[str, Any]:
             "last_batch_at": r.last_batch_at.isoformat() if r.last_batch_at else None,
             "published_total": r.published_total,
             "stopped": r.stopped_at is not None,
+            "state": _relay_state(r, now),
         }
         for r in OutboxRelay.objects.order_by("-last_beat_at")[:20]
     ]
@@ -90,14 +109,22 @@ def outbox_replay(
     rows are published again; the consumer deduplicates, so this is safe to repeat. ``new_ids``:
     each row is re-issued as a new event (new id, ``replay_of`` the original) for forced
     reprocessing. Rows a relay holds right now are skipped (they are being published). ``rate``
-    limits rows per second. Raises ReplayRefused without a reason or a filter.
+    limits rows per second. Raises ReplayRefused without a reason or a filter, and NothingMatched (with no
+    audit record) when an event id asked for does not exist or, unless a dry run, nothing matches.
     """
     if not reason.strip():
         raise ReplayRefused("a replay needs a reason")
     if outbox_filter.empty:
         raise ReplayRefused("a replay needs a filter or event ids; refusing to replay every row")
+    if outbox_filter.event_ids:
+        found = set(OutboxEvent.objects.filter(event_id__in=outbox_filter.event_ids).values_list("event_id", flat=True))
+        missing = tuple(e for e in outbox_filter.event_ids if e not in found)
+        if missing:
+            raise NothingMatched(f"no outbox row with event id {ids_listed(missing)}", missing=missing)
     matching = outbox_rows_matching(outbox_filter)
     total = matching.count()
+    if not total and not dry_run:
+        raise NothingMatched("no outbox row matches; nothing replayed")
     if dry_run:
         return ReplayResult(total, 0, 0, dry_run=True, new_ids=new_ids, sample=_sample(list(matching[:10])))
     audit = OutboxReplay.objects.create(

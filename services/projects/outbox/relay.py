@@ -52,6 +52,12 @@ class BatchOutcome:
     released: int = 0
     duration: float = 0.0
 
+    def add(self, other: BatchOutcome) -> None:
+        """Count ``other`` in too (a drain's batches, summed)."""
+        for name in ("claimed", "fresh", "published", "retried", "dead", "released"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.duration += other.duration
+
 
 class Relay:
     """One relay process's loop; several can run against one PostgreSQL."""
@@ -218,21 +224,23 @@ class Relay:
 
     # --- the loop --------------------------------------------------------------------------
 
-    def drain(self, *, housekeeping: bool = True) -> int:
-        """Publish everything due now and return how many were published (``--once``)."""
-        total = 0
+    def drain(self, *, housekeeping: bool = True) -> BatchOutcome:
+        """Publish everything due now (``--once``); what the batches did, summed. With ``housekeeping``, then
+        retention and a last heartbeat that says this relay stopped."""
+        total = BatchOutcome()
         self._next_sweep = 0.0
         while not self.stop_event.is_set():
             outcome = self.step()
-            total += outcome.published
+            total.add(outcome)
             if outcome.claimed < self.config.batch_size:
                 self._next_sweep = 0.0  # one last full sweep for stragglers, then stop
                 outcome = self.step()
-                total += outcome.published
+                total.add(outcome)
                 if outcome.claimed == 0:
                     break
         if housekeeping:
             self.housekeeper.run_once(force=True)
+            self.housekeeper.heartbeat(stopping=True)
         return total
 
     def run(self) -> None:

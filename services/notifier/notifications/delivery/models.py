@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from django.db import models
 
+from codegen_config.commands import plural
+
 
 class EndpointState(StrEnum):
     #: Deliveries are sent.
@@ -101,9 +103,10 @@ class EndpointAction(models.Model):
     def summary(self) -> str:
         """What it did, in a sentence (for the admin and the command)."""
         prefix = "dry run: would " if self.dry_run else ""
+        ended = "would end" if self.dry_run else "ended"
         done = {
-            "disable": f"{prefix}disable; {self.matched} pending deliveries {'would end' if self.dry_run else 'ended'}",
+            "disable": f"{prefix}disable; {plural(self.matched, 'pending delivery', 'pending deliveries')} {ended}",
             "enable": f"{prefix}enable",
-            "recover": f"{prefix}send {self.matched} failed deliveries again",
+            "recover": f"{prefix}send {plural(self.matched, 'failed delivery', 'failed deliveries')} again",
         }[self.action]
         return f"{done} (action {self.pk})"

@@ -118,6 +118,8 @@ SPECTACULAR_SETTINGS = spectacular(
     ENUM_NAME_OVERRIDES={
         "GenerationStatusEnum": "projects.transitions.GENERATION_STATUS_CHOICES",
         "ExportStatusEnum": "projects.transitions.EXPORT_STATUS_CHOICES",
+        "OutboxStateEnum": "outbox.api_shapes.STATES",
+        "RelayStateEnum": "outbox.ops.RELAY_STATES",
     },
 )
 

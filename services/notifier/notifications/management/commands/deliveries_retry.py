@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from codegen_config import duration_seconds
+from codegen_config.commands import BadArgument, NothingMatched, ids_listed, plural
 from notifications.delivery.channels import CHANNELS
 from notifications.delivery.recovery import deliveries_make_due
 from notifications.models import Delivery, DeliveryStatus
@@ -14,7 +15,8 @@ from notifications.models import Delivery, DeliveryStatus
 class Command(BaseCommand):
     help = (
         "Make deliveries due again on a fresh retry schedule, by filter (failed ones by default); the delivery "
-        "workers send them. --dry-run shows what would be made due. Exit 1 when nothing matches."
+        "workers send them (their sends are not awaited). --dry-run shows what would be made due. Exit 3 when "
+        "nothing matches or an --id names no such delivery (nothing is made due then), 2 for a bad argument."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -29,6 +31,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["limit"] < 1:
+            raise BadArgument(f"--limit: at least 1; got {options['limit']}")
+        if options["ids"]:
+            known = set(Delivery.objects.filter(pk__in=options["ids"]).values_list("pk", flat=True))
+            unknown = sorted(set(options["ids"]) - known)
+            if unknown:
+                raise NothingMatched(f"no delivery with id {ids_listed(unknown)}; nothing made due")
         deliveries = Delivery.objects.filter(status=options["status"]).select_related("event").order_by("id")
         if options["channel"]:
             deliveries = deliveries.filter(channel=options["channel"])
@@ -38,19 +47,19 @@ class Command(BaseCommand):
             try:
                 age = duration_seconds(options["older_than"])
             except ValueError as exc:
-                raise CommandError(f"--older-than: {exc}") from None
+                raise BadArgument(f"--older-than: {exc}") from None
             deliveries = deliveries.filter(updated_at__lt=timezone.now() - timezone.timedelta(seconds=age))
         if options["ids"]:
             deliveries = deliveries.filter(pk__in=options["ids"])
         selected = list(deliveries[: options["limit"]])
-        self.stdout.write(f"{len(selected)} {'delivery matches' if len(selected) == 1 else 'deliveries match'}")
+        self.stdout.write(plural(len(selected), "delivery matches", "deliveries match"))
         for delivery in selected[:10]:
             what = f"{delivery.channel} → {delivery.target} ({delivery.event.event_type})"
             self.stdout.write(f"  #{delivery.pk} {what}: {delivery.last_error}")
         if not selected:
-            raise SystemExit(1)
+            raise NothingMatched(f"no {options['status']} delivery matches; nothing made due")
         if options["dry_run"]:
             self.stdout.write("dry run: nothing made due")
             return
         count = deliveries_make_due(Delivery.objects.filter(pk__in=[d.pk for d in selected]))
-        self.stdout.write(f"{count} made due again; the delivery workers send them")
+        self.stdout.write(f"{plural(count, 'delivery', 'deliveries')} made due again; the delivery workers send them")

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from codegen_api.filters import date_time_parse
 from codegen_config import duration_seconds
+from codegen_config.commands import BadArgument, NothingMatched
 from notifications.api.endpoints import WebhookEndpointSerializer
 from notifications.delivery.recovery import endpoint_act
 from notifications.models import DeliveryAttempt, EndpointState, WebhookEndpoint
@@ -26,7 +27,7 @@ def _since(value: str) -> datetime:
     try:
         return date_time_parse(value)
     except ValueError:
-        raise CommandError(f"--since: an RFC 3339 date-time or an age such as 6h; got {value!r}") from None
+        raise BadArgument(f"--since: an RFC 3339 date-time or an age such as 6h; got {value!r}") from None
 
 
 def _as_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
@@ -38,7 +39,8 @@ class Command(BaseCommand):
     help = (
         "Webhook endpoints: list them with their state, show one with its latest attempts, disable, enable, or "
         "recover (send again what failed since a time). Each action needs a reason and is recorded; exit 1 when "
-        "the endpoint does not exist or the action cannot be done, and recover exits 1 when nothing matched."
+        "the action cannot be done, 2 for a bad argument, 3 when the endpoint does not exist or recover matched "
+        "nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -68,7 +70,7 @@ class Command(BaseCommand):
         try:
             endpoint = WebhookEndpoint.objects.get(pk=options["id"])
         except WebhookEndpoint.DoesNotExist:
-            raise CommandError(f"no webhook endpoint {options['id']}") from None
+            raise NothingMatched(f"no webhook endpoint {options['id']}") from None
         if action == "show":
             return self._show(endpoint, options)
         since = _since(options["since"]) if action == "recover" else None
@@ -85,7 +87,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(f"endpoint {endpoint.pk} ({endpoint.url}): {record.summary()}")
         if action == "recover" and not record.matched:
-            raise SystemExit(1)
+            raise NothingMatched(f"no delivery to endpoint {endpoint.pk} failed since {since:%Y-%m-%dT%H:%M:%SZ}")
         return None
 
     def _list(self, options: dict[str, Any]) -> None:

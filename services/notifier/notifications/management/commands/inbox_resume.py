@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from codegen_config.commands import BadArgument, NothingMatched, PartlyFailed, ids_listed, plural
+from notifications.models import HELD_STATUSES, InboxEvent
 from notifications.resume import HELD, REFUSED, TAKEN_IN, inbox_resume
 
 
@@ -18,10 +21,30 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="say what would be taken in; write nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        resumed = inbox_resume(event_ids=options["event_ids"], dry_run=options["dry_run"])
+        event_ids = options["event_ids"]
+        if event_ids is not None:
+            event_ids = [_event_id(value) for value in event_ids]
+            held = {str(e) for e in InboxEvent.objects.filter(event_id__in=event_ids, status__in=HELD_STATUSES)
+                    .values_list("event_id", flat=True)}  # fmt: skip
+            unknown = [e for e in event_ids if e not in held]
+            if unknown:
+                raise NothingMatched(f"no held event {ids_listed(unknown)}; nothing taken in")
+        resumed = inbox_resume(event_ids=event_ids, dry_run=options["dry_run"])
         for event_id, (outcome, why) in resumed.outcomes.items():
             self.stdout.write(f"  {event_id}: {outcome} ({why})")
         verb = "would be taken in" if options["dry_run"] else "taken in"
-        self.stdout.write(
-            f"{resumed.count(TAKEN_IN)} {verb}, {resumed.count(HELD)} still held, {resumed.count(REFUSED)} refused"
-        )
+        taken, left = resumed.count(TAKEN_IN), resumed.count(HELD) + resumed.count(REFUSED)
+        self.stdout.write(f"{taken} {verb}, {resumed.count(HELD)} still held, {resumed.count(REFUSED)} refused")
+        if not resumed.outcomes:
+            raise NothingMatched("no event is held; nothing taken in")
+        if left and not options["dry_run"]:
+            message = f"{left} of {plural(len(resumed.outcomes), 'held event')} not taken in"
+            raise PartlyFailed(message) if taken else CommandError(message)
+
+
+def _event_id(value: str) -> str:
+    """``--event-id``: a UUID, in its canonical form."""
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise BadArgument(f"--event-id: not an event id (a UUID); got {value!r}") from None

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from codegen_config.commands import BadArgument, NothingMatched, PartlyFailed, ids_listed, plural
 from notifications.redrive import KINDS, HeldMessage, held_message, held_messages, held_replay
 
 
@@ -34,7 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options.get("limit", 1) < 1:
-            raise CommandError("--limit must be at least 1")
+            raise BadArgument(f"--limit: at least 1; got {options['limit']}")
         getattr(self, f"_{options['action']}")(options)
 
     def _select(self, options: dict[str, Any], *, include_resolved: bool = False) -> list[HeldMessage]:
@@ -63,13 +64,20 @@ class Command(BaseCommand):
     def _show(self, options: dict[str, Any]) -> None:
         message = held_message(options["id"])
         if message is None:
-            raise CommandError(f"no poison message or held event {options['id']!r}")
+            raise NothingMatched(f"no poison message or held event {options['id']!r}")
         self.stdout.write(json.dumps(message.as_dict(raw=True), indent=2, ensure_ascii=False))
 
     def _replay(self, options: dict[str, Any]) -> None:
         if not options["ids"] and not options["all"]:
-            raise CommandError("name the messages with --id, or pass --all to replay every match of the filters")
+            raise BadArgument("name the messages with --id, or pass --all to replay every match of the filters")
         messages = self._select(options)
+        if options["ids"]:
+            found = {m.id.lower() for m in messages}
+            unknown = [i for i in options["ids"] if i.strip().lower() not in found]
+            if unknown:
+                raise NothingMatched(f"no poison message or held event {ids_listed(unknown)}; nothing replayed")
+        if not messages:
+            raise NothingMatched("nothing held matches; nothing replayed")
         selection = {key: options[key] for key in ("kind", "event_type", "ids", "limit", "all")}
         try:
             replayed = held_replay(
@@ -80,7 +88,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
             )
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise BadArgument(str(exc)) from None
         for message_id, (outcome, why) in replayed.outcomes.items():
             self.stdout.write(f"  {message_id}: {outcome} ({why})")
         record = replayed.redrive
@@ -88,3 +96,7 @@ class Command(BaseCommand):
             f"{'dry run: ' if record.dry_run else ''}{record.matched} matched, {record.taken_in} taken in, "
             f"{record.still_held} still held, {record.refused} refused (recorded as redrive {record.pk})"
         )
+        left = record.still_held + record.refused
+        if left and not record.dry_run:
+            message = f"{left} of {plural(record.matched, 'message')} not taken in"
+            raise PartlyFailed(message) if record.taken_in else CommandError(message)

@@ -11,8 +11,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from codegen_config import duration_text
+from codegen_config.commands import BadArgument, NothingMatched, plural
 from outbox.config import outbox_config
 from outbox.errors import InvalidFilter, ReplayRefused
+from outbox.errors import NothingMatched as NoRows
 from outbox.filters import OutboxFilter, duration_parse, outbox_rows_matching
 from outbox.models import OutboxEvent
 from outbox.ops import outbox_purge, outbox_replay, outbox_status
@@ -67,7 +70,9 @@ class Command(BaseCommand):
         try:
             getattr(self, f"do_{options['subcommand']}")(options)
         except (InvalidFilter, ReplayRefused) as exc:
-            raise CommandError(str(exc)) from exc
+            raise BadArgument(str(exc)) from exc
+        except NoRows as exc:
+            raise NothingMatched(str(exc)) from exc
 
     # --- status ----------------------------------------------------------------------------
 
@@ -87,9 +92,8 @@ class Command(BaseCommand):
             for event_type, states in status["by_type"].items():
                 self.stdout.write(f"  {event_type:<24} " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
             for relay in status["relays"]:
-                state = "stopped" if relay["stopped"] else "running"
                 self.stdout.write(
-                    f"relay {relay['relay_id']} ({state}): last beat {relay['last_beat_at']}, "
+                    f"relay {relay['relay_id']} ({relay['state']}): last beat {relay['last_beat_at']}, "
                     f"last batch {relay['last_batch_at'] or 'never'}, published {relay['published_total']}"
                 )
             if not status["relays"]:
@@ -101,10 +105,13 @@ class Command(BaseCommand):
 
     def do_list(self, options: dict[str, Any]) -> None:
         outbox_filter = OutboxFilter.parse(options)
-        if options["limit"] < 1 or options["page"] < 1:
-            raise CommandError("--limit and --page must be at least 1")
+        for name in ("limit", "page"):
+            if options[name] < 1:
+                raise BadArgument(f"--{name}: at least 1; got {options[name]}")
         start = (options["page"] - 1) * options["limit"]
-        rows = list(outbox_rows_matching(outbox_filter)[start : start + options["limit"]])
+        matching = outbox_rows_matching(outbox_filter)
+        total = matching.count()
+        rows = list(matching[start : start + options["limit"]])
         if options["format"] == "json":
             for row in rows:
                 self.stdout.write(json.dumps(row_json(row)))
@@ -120,7 +127,8 @@ class Command(BaseCommand):
         self.stdout.write("  ".join(h.ljust(w) for h, w in zip(TABLE_COLUMNS, widths, strict=True)).rstrip())
         for row_cells in cells:
             self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row_cells, widths, strict=True)).rstrip())
-        self.stdout.write(f"({len(rows)} rows, page {options['page']})")
+        pages = max(1, -(-total // options["limit"]))
+        self.stdout.write(f"({plural(len(rows), 'row')} of {total}, page {options['page']} of {pages})")
 
     # --- show ------------------------------------------------------------------------------
 
@@ -128,10 +136,10 @@ class Command(BaseCommand):
         try:
             event_id = uuid.UUID(options["event_id"])
         except ValueError:
-            raise CommandError(f"not an event id (a UUID): {options['event_id']!r}") from None
+            raise BadArgument(f"event_id: not an event id (a UUID); got {options['event_id']!r}") from None
         row = OutboxEvent.objects.filter(event_id=event_id).first()
         if row is None:
-            raise CommandError(f"no outbox row with event id {event_id}")
+            raise NothingMatched(f"no outbox row with event id {event_id}")
         self.stdout.write(json.dumps(row_detail(row), indent=2))
 
     # --- replay ----------------------------------------------------------------------------
@@ -139,11 +147,11 @@ class Command(BaseCommand):
     def do_replay(self, options: dict[str, Any]) -> None:
         outbox_filter = OutboxFilter.parse({**options, "event_ids": options["event_ids"]})
         if not options["reason"] or not options["reason"].strip():
-            raise CommandError("--reason is required: say why you replay (it goes to the audit log)")
+            raise BadArgument("--reason is required: say why you replay (it goes to the audit log)")
         if outbox_filter.empty:
-            raise CommandError("give event ids or at least one filter; refusing to replay every row")
+            raise BadArgument("give event ids or at least one filter; refusing to replay every row")
         if options["rate"] is not None and options["rate"] <= 0:
-            raise CommandError("--rate must be positive")
+            raise BadArgument(f"--rate: must be positive; got {options['rate']}")
         common = {
             "outbox_filter": outbox_filter,
             "reason": options["reason"],
@@ -152,15 +160,18 @@ class Command(BaseCommand):
             "new_ids": options["new_id"],
         }
         preview = outbox_replay(**common, dry_run=True)
-        self.stdout.write(f"{preview.matched} rows match" + (" (re-issued under new ids)" if options["new_id"] else ""))
+        matched = plural(preview.matched, "row matches", "rows match")
+        self.stdout.write(matched + (" (re-issued under new ids)" if options["new_id"] else ""))
         for item in preview.sample:
             self.stdout.write(f"  {item['event_id']}  {item['event_type']:<24} {item['state']}")
-        if options["dry_run"] or not preview.matched:
-            self.stdout.write("dry run: nothing changed" if options["dry_run"] else "nothing to replay")
+        if not preview.matched:
+            raise NothingMatched("no outbox row matches; nothing replayed")
+        if options["dry_run"]:
+            self.stdout.write("dry run: nothing changed")
             return
         if options["new_id"] and not options["yes"]:
             if not sys.stdin.isatty():
-                raise CommandError("--new-id re-issues events for forced reprocessing: confirm with --yes")
+                raise BadArgument("--new-id re-issues events for forced reprocessing: confirm with --yes")
             if input(f"Re-issue {preview.matched} events under new ids? [y/N] ").strip().lower() != "y":
                 raise CommandError("not confirmed; nothing changed")
         from tqdm import tqdm
@@ -168,7 +179,7 @@ class Command(BaseCommand):
         with tqdm(total=preview.matched, unit="row", file=sys.stderr, disable=preview.matched < 1000) as bar:
             result = outbox_replay(**common, rate=options["rate"], progress=bar.update)
         self.stdout.write(
-            f"replayed {result.replayed} rows (audit record {result.audit_id})"
+            f"replayed {plural(result.replayed, 'row')} (audit record {result.audit_id})"
             + (f"; {result.skipped} skipped (held by a relay, or no longer matching)" if result.skipped else "")
         )
 
@@ -181,7 +192,8 @@ class Command(BaseCommand):
             else timedelta(seconds=outbox_config().retention_seconds)
         )
         if options["batch"] < 1:
-            raise CommandError("--batch must be at least 1")
+            raise BadArgument(f"--batch: at least 1; got {options['batch']}")
         count = outbox_purge(older_than=older_than, batch=options["batch"], dry_run=options["dry_run"])
         verb = "would delete" if options["dry_run"] else "deleted"
-        self.stdout.write(f"{verb} {count} published rows older than {older_than}")
+        age = duration_text(older_than.total_seconds())
+        self.stdout.write(f"{verb} {plural(count, 'published row')} older than {age}")

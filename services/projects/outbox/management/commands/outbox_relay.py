@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from codegen_config.commands import PartlyFailed, plural
 from codegen_telemetry import tracing_configure
 from outbox.config import OutboxConfig
 from outbox.publisher import DramatiqRedisPublisher
@@ -72,8 +73,15 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         try:
             if options["once"]:
-                published = relay.drain()
-                self.stdout.write(json.dumps({"event": "outbox.drained", "published": published}))
+                drained = relay.drain()
+                failed = drained.retried + drained.dead
+                self.stdout.write(json.dumps({
+                    "event": "outbox.drained", "published": drained.published, "failed": failed,
+                    "retried": drained.retried, "dead": drained.dead,
+                }))  # fmt: skip
+                if failed:
+                    message = f"{plural(failed, 'row')} not published ({drained.retried} to retry, {drained.dead} dead)"
+                    raise (PartlyFailed(message) if drained.published else CommandError(message))
                 return
             listener = WakeupListener(relay.wakeup, relay.wake_event, redis=config.redis, using=using)
             listener.start()

@@ -1,0 +1,76 @@
+"""The notifier's commands exit as a script can trust, run as an operator runs them (a subprocess):
+0 done, 1 not done, 2 a bad argument, 3 nothing matched (no audit record then), 4 partly done; one line
+on stderr for each error, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from notifications.inbox import inbox_take
+from notifications.models import Delivery, InboxEvent, Redrive
+from tests.notifier.conftest import envelope, generation_payload, notifier_database_url
+from tests.support import NOTIFIER_MANAGE, REPO
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MISSING_EVENT = "00000000-0000-4000-8000-000000000001"
+
+
+def manage(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"DJANGO_SETTINGS_MODULE": "notifier_service.settings.test", "DATABASE_URL": notifier_database_url(),
+           "PYTHONPATH": f"{REPO}:{REPO / 'services' / 'notifier'}", "PATH": "/usr/bin:/bin"}  # fmt: skip
+    return subprocess.run([sys.executable, str(NOTIFIER_MANAGE), *args], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], code: int, says: str) -> None:
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert says in line, line
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["inbox_purge", "--days", "0"], 2, "--days: at least 7"),
+        (["inbox_purge", "--days", "-1"], 2, "--days: at least 7"),
+        (["inbox_resume", "--event-id", "nope"], 2, "--event-id: not an event id (a UUID); got 'nope'"),
+        (["inbox_resume", "--event-id", MISSING_EVENT], 3, f"no held event {MISSING_EVENT}"),
+        (["deliveries_retry", "--id", "99999"], 3, "no delivery with id 99999; nothing made due"),
+        (["deliveries_retry", "--limit", "0"], 2, "--limit: at least 1; got 0"),
+        (["deliveries_retry", "--older-than", "ten minutes"], 2, "--older-than: expected a number and a unit"),
+        (["poison", "replay", "--id", "m-missing", "--reason", "typo"], 3, "no poison message or held event m-missing"),
+        (["poison", "replay", "--all", "--reason", "nothing held"], 3, "nothing held matches"),
+    ],
+)
+def test_bad_arguments_and_missing_ids_are_one_line_with_their_exit_code(args, code, says):
+    one_line_error(manage(*args), code, says)
+    assert not Redrive.objects.exists()  # nothing matched: no audit record
+
+
+def test_a_retry_of_what_matches_nothing_exits_3_and_of_what_matches_0():
+    [delivery_id] = inbox_take(envelope(payload=generation_payload(webhook_url=None))).delivery_ids
+    one_line_error(manage("deliveries_retry"), 3, "no failed delivery matches")
+    Delivery.objects.filter(pk=delivery_id).update(status="failed", last_error="smtp down")
+    done = manage("deliveries_retry", "--id", str(delivery_id))
+    assert done.returncode == 0, done.stderr
+    assert "1 delivery made due again" in done.stdout
+    assert Delivery.objects.get(pk=delivery_id).status == "pending"
+
+
+def test_the_inbox_purge_deletes_in_batches_and_says_so_in_json():
+    for _ in range(3):
+        inbox_take(envelope(payload=generation_payload(webhook_url=None)))
+    InboxEvent.objects.update(received_at=datetime(2020, 1, 1, tzinfo=UTC))
+    dry = manage("inbox_purge", "--days", "30", "--dry-run", "--json")
+    assert dry.returncode == 0 and '"inbox_rows": 3' in dry.stdout and '"dry_run": true' in dry.stdout
+    assert InboxEvent.objects.count() == 3
+    done = manage("inbox_purge", "--days", "30")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "deleted 3 inbox rows and 0 closed gaps older than 30 days"
+    assert not InboxEvent.objects.exists() and not Delivery.objects.exists()
