@@ -4,6 +4,7 @@ on stderr for each error, never a traceback."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -57,10 +58,17 @@ def test_a_retry_of_what_matches_nothing_exits_3_and_of_what_matches_0():
     [delivery_id] = inbox_take(envelope(payload=generation_payload(webhook_url=None))).delivery_ids
     one_line_error(manage("deliveries_retry"), 3, "no failed delivery matches")
     Delivery.objects.filter(pk=delivery_id).update(status="failed", last_error="smtp down")
+    dry = manage("deliveries_retry", "--id", str(delivery_id), "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout) == {"matched": 1, "made_due": 0, "dry_run": True, "ids": [delivery_id]}
     done = manage("deliveries_retry", "--id", str(delivery_id))
     assert done.returncode == 0, done.stderr
     assert "1 delivery made due again" in done.stdout
     assert Delivery.objects.get(pk=delivery_id).status == "pending"
+
+
+def test_a_resume_with_nothing_held_exits_3():
+    one_line_error(manage("inbox_resume", "--json"), 3, "no event is held")
 
 
 def test_the_inbox_purge_deletes_in_batches_and_says_so_in_json():

@@ -281,3 +281,10 @@ def test_the_inbox_purge_keeps_parked_events_until_they_are_taken_in():
     call_command("inbox_purge", "--days", "30", stdout=out)
     assert "deleted 2 inbox rows and 0 closed gaps older than 30 days" in out.getvalue()
     assert list(InboxEvent.objects.values_list("status", flat=True)) == ["parked"]
+
+
+def test_poison_replay_prints_its_outcome_as_json_for_scripts():
+    poisoned_by_the_previous_release(message(), "m-json")
+    dry = json.loads(run("replay", "--id", "m-json", "--reason", "check", "--dry-run", "--json"))
+    assert (dry["matched"], dry["taken_in"], dry["dry_run"]) == (1, 1, True)
+    assert dry["outcomes"]["m-json"][0] == "taken in" and dry["redrive_id"] == Redrive.objects.get().pk

@@ -8,7 +8,7 @@ import threading
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from notifications.inbox import inbox_take, inbox_take_many
@@ -65,13 +65,13 @@ def test_a_missing_sequence_becomes_a_reported_gap_and_its_late_arrival_closes_i
     # reported: the command (exit 1, table and JSON), the API, the metrics
     settings.NOTIFIER = {**settings.NOTIFIER, "GAP_ALERT_AFTER": 0}
     out = StringIO()
-    with pytest.raises(SystemExit) as exit_status:
+    with pytest.raises(CommandError) as alerting:
         call_command("inbox", "gaps", "--json", stdout=out)
-    assert exit_status.value.code == 1
+    assert alerting.value.returncode == 1 and str(alerting.value) == "1 aggregate with a gap open past its alert time"
     reported = json.loads(out.getvalue())
     assert (reported["aggregate"], reported["missing"], reported["alerting"]) == ("generated_project:gp-12", [2], True)
     table = StringIO()
-    with pytest.raises(SystemExit):
+    with pytest.raises(CommandError):
         call_command("inbox", "gaps", stdout=table)
     assert "generated_project:gp-12" in table.getvalue() and "outbox replay --aggregate" in table.getvalue()
     from django.contrib.auth import get_user_model
@@ -94,7 +94,10 @@ def test_a_missing_sequence_becomes_a_reported_gap_and_its_late_arrival_closes_i
     listed = client.get("/api/v1/notifications/").json()["results"]
     assert {(n["sequence"], n["late"]) for n in listed} == {(1, False), (3, False), (2, True)}
     assert SequenceGap.objects.get().closed_by == second.event_id
-    call_command("inbox", "gaps", stdout=StringIO())  # no SystemExit: nothing open
+    call_command("inbox", "gaps", stdout=StringIO())  # no error: nothing open
+    with pytest.raises(CommandError, match="--alert-after: expected a number and a unit"):
+        call_command("inbox", "gaps", "--alert-after", "600", stdout=StringIO())
+    call_command("inbox", "gaps", "--alert-after", "10m", stdout=StringIO())
 
 
 def test_an_early_event_waits_no_longer_than_the_order_wait():

@@ -53,28 +53,26 @@ def test_status_counts_and_exit_code(rows):
     assert "oldest pending row" in str(failing("status", "--max-age", "10m"))
     out = io.StringIO()
     with pytest.raises(CommandError):
-        call_command("outbox", "status", "--format", "json", "--max-age", "1s", stdout=out)
+        call_command("outbox", "status", "--json", "--max-age", "1s", stdout=out)
     data = json.loads(out.getvalue())
     assert data["by_state"]["pending"] == 2 and data["by_type"]["generation.started"]
     assert data["problems"] == ["oldest pending row is 3600s old"]
 
 
 def test_list_filters_and_json_parses_back(rows):
-    lines = outbox("list", "--format", "json").splitlines()
+    lines = outbox("list", "--json").splitlines()
     parsed = [json.loads(line) for line in lines]
     assert len(parsed) == 4 and set(parsed[0]) >= {"event_id", "event_type", "state", "attempts", "created_at"}
-    assert [
-        p["state"] for p in map(json.loads, outbox("list", "--state", "dead", "--format", "json").splitlines())
-    ] == ["dead"]
-    typed = outbox("list", "--type", "generation.completed", "--format", "json").splitlines()
+    assert [p["state"] for p in map(json.loads, outbox("list", "--state", "dead", "--json").splitlines())] == ["dead"]
+    typed = outbox("list", "--type", "generation.completed", "--json").splitlines()
     assert [json.loads(t)["event_type"] for t in typed] == ["generation.completed"]
     first = rows["first"]
-    aggregate = outbox("list", "--aggregate", f"generated_project:{first.pk}", "--format", "json").splitlines()
+    aggregate = outbox("list", "--aggregate", f"generated_project:{first.pk}", "--json").splitlines()
     assert len(aggregate) == 3
-    assert outbox("list", "--older-than", "1h", "--format", "json") == ""
-    assert len(outbox("list", "--since", "2000-01-01T00:00:00Z", "--format", "json").splitlines()) == 4
-    assert outbox("list", "--until", "2000-01-01T00:00:00Z", "--format", "json") == ""
-    page2 = outbox("list", "--limit", "2", "--page", "2", "--format", "json").splitlines()
+    assert outbox("list", "--older-than", "1h", "--json") == ""
+    assert len(outbox("list", "--since", "2000-01-01T00:00:00Z", "--json").splitlines()) == 4
+    assert outbox("list", "--until", "2000-01-01T00:00:00Z", "--json") == ""
+    page2 = outbox("list", "--limit", "2", "--page", "2", "--json").splitlines()
     assert len(page2) == 2
 
 
@@ -188,3 +186,13 @@ def test_bad_arguments_exit_2_and_unknown_rows_3(rows):
 def test_purge_says_its_age_as_written(rows):
     said = outbox("purge", "--older-than", "90m", "--dry-run").strip()
     assert said == "would delete 0 published rows older than 1h30m"
+
+
+def test_replay_and_purge_print_json_for_scripts(rows):
+    dry = json.loads(outbox("replay", "--state", "dead", "--reason", "check", "--dry-run", "--json"))
+    assert (dry["matched"], dry["replayed"], dry["dry_run"], dry["audit_id"]) == (1, 0, True, None)
+    done = json.loads(outbox("replay", "--state", "dead", "--reason", "redis back", "--json"))
+    assert (done["matched"], done["replayed"], done["dry_run"]) == (1, 1, False)
+    assert done["audit_id"] == OutboxReplay.objects.get().pk
+    purged = json.loads(outbox("purge", "--older-than", "7d", "--dry-run", "--json"))
+    assert purged == {"published_rows": 0, "older_than_seconds": 604800.0, "dry_run": True}

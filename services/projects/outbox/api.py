@@ -22,7 +22,7 @@ from outbox.errors import InvalidFilter, NothingMatched, ReplayRefused
 from outbox.filters import AGGREGATE_MAX_LENGTH, AGGREGATE_PATTERN, OutboxFilter, outbox_rows_matching
 from outbox.models import OutboxEvent, OutboxState
 from outbox.ops import outbox_replay, outbox_status
-from outbox.presenters import row_detail, row_json
+from outbox.presenters import replay_json, row_detail, row_json
 
 #: The replay's 404: nothing replayed and no audit record written.
 REFERENCE_NOT_FOUND_OR_NO_MATCH = OpenApiResponse(
@@ -116,15 +116,4 @@ class OutboxReplayView(StaffOnly):
             raise ValidationError({"filter": [str(exc)]}) from exc
         except NothingMatched as exc:  # nothing replayed, no audit record
             raise ReferenceNotFound("event_ids" if exc.missing else "filter", str(exc)) from exc
-        return Response(
-            {
-                "matched": result.matched,
-                "replayed": result.replayed,
-                "skipped": result.skipped,
-                "dry_run": result.dry_run,
-                "new_ids": result.new_ids,
-                "sample": result.sample,
-                "audit_id": result.audit_id,
-            },
-            status=status.HTTP_200_OK,
-        )
+        return Response(replay_json(result), status=status.HTTP_200_OK)

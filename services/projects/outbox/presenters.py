@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
 from outbox.models import OutboxEvent, OutboxReplayEvent
 
+if TYPE_CHECKING:
+    from outbox.ops import ReplayResult
+
 
 def row_json(row: OutboxEvent) -> dict[str, Any]:
-    """One row as stable JSON keys (the `list --format json` and `show` shape)."""
+    """One row as stable JSON keys (the `list --json` and `show` shape)."""
     return {
         "event_id": str(row.event_id),
         "event_type": row.event_type,
@@ -45,3 +48,16 @@ def row_detail(row: OutboxEvent) -> dict[str, Any]:
         .order_by("replay__created_at", "replay_id")
     ]
     return {**row_json(row), "payload": row.payload, "headers": row.headers, "replays": replays}
+
+
+def replay_json(result: ReplayResult) -> dict[str, Any]:
+    """A replay's outcome as JSON (the REST answer and ``outbox replay --json``)."""
+    return {
+        "matched": result.matched,
+        "replayed": result.replayed,
+        "skipped": result.skipped,
+        "dry_run": result.dry_run,
+        "new_ids": result.new_ids,
+        "sample": result.sample,
+        "audit_id": result.audit_id,
+    }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--id", type=int, action="append", dest="ids")
         parser.add_argument("--limit", type=int, default=1000)
         parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["limit"] < 1:
@@ -52,14 +54,19 @@ class Command(BaseCommand):
         if options["ids"]:
             deliveries = deliveries.filter(pk__in=options["ids"])
         selected = list(deliveries[: options["limit"]])
-        self.stdout.write(plural(len(selected), "delivery matches", "deliveries match"))
+        say = (lambda line: None) if options["json"] else self.stdout.write
+        say(plural(len(selected), "delivery matches", "deliveries match"))
         for delivery in selected[:10]:
             what = f"{delivery.channel} → {delivery.target} ({delivery.event.event_type})"
-            self.stdout.write(f"  #{delivery.pk} {what}: {delivery.last_error}")
+            say(f"  #{delivery.pk} {what}: {delivery.last_error}")
         if not selected:
             raise NothingMatched(f"no {options['status']} delivery matches; nothing made due")
+        count = 0
         if options["dry_run"]:
-            self.stdout.write("dry run: nothing made due")
-            return
-        count = deliveries_make_due(Delivery.objects.filter(pk__in=[d.pk for d in selected]))
-        self.stdout.write(f"{plural(count, 'delivery', 'deliveries')} made due again; the delivery workers send them")
+            say("dry run: nothing made due")
+        else:
+            count = deliveries_make_due(Delivery.objects.filter(pk__in=[d.pk for d in selected]))
+            say(f"{plural(count, 'delivery', 'deliveries')} made due again; the delivery workers send them")
+        if options["json"]:
+            self.stdout.write(json.dumps({"matched": len(selected), "made_due": count, "dry_run": options["dry_run"],
+                                          "ids": [d.pk for d in selected]}))  # fmt: skip

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--event-id", action="append", dest="event_ids", help="only this event (repeatable)")
         parser.add_argument("--dry-run", action="store_true", help="say what would be taken in; write nothing")
+        parser.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
         event_ids = options["event_ids"]
@@ -30,11 +32,17 @@ class Command(BaseCommand):
             if unknown:
                 raise NothingMatched(f"no held event {ids_listed(unknown)}; nothing taken in")
         resumed = inbox_resume(event_ids=event_ids, dry_run=options["dry_run"])
-        for event_id, (outcome, why) in resumed.outcomes.items():
-            self.stdout.write(f"  {event_id}: {outcome} ({why})")
-        verb = "would be taken in" if options["dry_run"] else "taken in"
         taken, left = resumed.count(TAKEN_IN), resumed.count(HELD) + resumed.count(REFUSED)
-        self.stdout.write(f"{taken} {verb}, {resumed.count(HELD)} still held, {resumed.count(REFUSED)} refused")
+        if options["json"]:
+            self.stdout.write(json.dumps({
+                "taken_in": taken, "still_held": resumed.count(HELD), "refused": resumed.count(REFUSED),
+                "dry_run": options["dry_run"], "outcomes": resumed.outcomes,
+            }))  # fmt: skip
+        else:
+            for event_id, (outcome, why) in resumed.outcomes.items():
+                self.stdout.write(f"  {event_id}: {outcome} ({why})")
+            verb = "would be taken in" if options["dry_run"] else "taken in"
+            self.stdout.write(f"{taken} {verb}, {resumed.count(HELD)} still held, {resumed.count(REFUSED)} refused")
         if not resumed.outcomes:
             raise NothingMatched("no event is held; nothing taken in")
         if left and not options["dry_run"]:

@@ -30,6 +30,7 @@ class Command(BaseCommand):
         replay.add_argument("--actor", default=None, help="who (default: the OS user)")
         replay.add_argument("--all", action="store_true", help="replay every match when no --id is given")
         replay.add_argument("--dry-run", action="store_true", help="say what would happen; change nothing")
+        replay.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
         show = actions.add_parser("show", help="one message in full, with its raw body")
         show.add_argument("id", help="a message id or event id")
 
@@ -89,13 +90,20 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise BadArgument(str(exc)) from None
-        for message_id, (outcome, why) in replayed.outcomes.items():
-            self.stdout.write(f"  {message_id}: {outcome} ({why})")
         record = replayed.redrive
-        self.stdout.write(
-            f"{'dry run: ' if record.dry_run else ''}{record.matched} matched, {record.taken_in} taken in, "
-            f"{record.still_held} still held, {record.refused} refused (recorded as redrive {record.pk})"
-        )
+        if options["json"]:
+            self.stdout.write(json.dumps({
+                "matched": record.matched, "taken_in": record.taken_in, "still_held": record.still_held,
+                "refused": record.refused, "dry_run": record.dry_run, "redrive_id": record.pk,
+                "outcomes": replayed.outcomes,
+            }))  # fmt: skip
+        else:
+            for message_id, (outcome, why) in replayed.outcomes.items():
+                self.stdout.write(f"  {message_id}: {outcome} ({why})")
+            self.stdout.write(
+                f"{'dry run: ' if record.dry_run else ''}{record.matched} matched, {record.taken_in} taken in, "
+                f"{record.still_held} still held, {record.refused} refused (recorded as redrive {record.pk})"
+            )
         left = record.still_held + record.refused
         if left and not record.dry_run:
             message = f"{left} of {plural(record.matched, 'message')} not taken in"

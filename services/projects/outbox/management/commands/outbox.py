@@ -19,9 +19,9 @@ from outbox.errors import NothingMatched as NoRows
 from outbox.filters import OutboxFilter, duration_parse, outbox_rows_matching
 from outbox.models import OutboxEvent
 from outbox.ops import outbox_purge, outbox_replay, outbox_status
-from outbox.presenters import row_detail, row_json
+from outbox.presenters import replay_json, row_detail, row_json
 
-#: Columns of `outbox list --format table`.
+#: Columns of the `outbox list` table.
 TABLE_COLUMNS = ("event_id", "event_type", "aggregate", "seq", "state", "attempts", "created_at", "last_error")
 
 
@@ -41,11 +41,11 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True, parser_class=type(parser))
         status = sub.add_parser("status", help="counts, oldest pending age, dead rows, relay heartbeats")
         status.add_argument("--max-age", default="10m", help="exit 1 when a pending row is older (default 10m)")
-        status.add_argument("--format", choices=["table", "json"], default="table")
+        status.add_argument("--json", action="store_true", help="one JSON object instead of the report")
 
         listing = sub.add_parser("list", help="rows matching filters")
         add_filter_options(listing)
-        listing.add_argument("--format", choices=["table", "json"], default="table")
+        listing.add_argument("--json", action="store_true", help="one JSON object per row and line, stable keys")
         listing.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
         listing.add_argument("--page", type=int, default=1)
 
@@ -60,11 +60,13 @@ class Command(BaseCommand):
         replay.add_argument("--new-id", action="store_true", help="re-issue under new event ids (forced reprocessing)")
         replay.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         replay.add_argument("--rate", type=float, help="at most this many rows per second")
+        replay.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
         purge = sub.add_parser("purge", help="delete published rows older than the retention")
         purge.add_argument("--older-than", default=None, help="default: OUTBOX_RETENTION_SECONDS")
         purge.add_argument("--batch", type=int, default=5000)
         purge.add_argument("--dry-run", action="store_true")
+        purge.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -84,7 +86,7 @@ class Command(BaseCommand):
             problems.append(f"{status['dead']} dead rows")
         if status["oldest_pending_age_seconds"] > max_age.total_seconds():
             problems.append(f"oldest pending row is {status['oldest_pending_age_seconds']:.0f}s old")
-        if options["format"] == "json":
+        if options["json"]:
             self.stdout.write(json.dumps({**status, "problems": problems}, indent=2))
         else:
             self.stdout.write("rows by state: " + ", ".join(f"{k} {v}" for k, v in status["by_state"].items()))
@@ -112,7 +114,7 @@ class Command(BaseCommand):
         matching = outbox_rows_matching(outbox_filter)
         total = matching.count()
         rows = list(matching[start : start + options["limit"]])
-        if options["format"] == "json":
+        if options["json"]:
             for row in rows:
                 self.stdout.write(json.dumps(row_json(row)))
             return
@@ -159,15 +161,18 @@ class Command(BaseCommand):
             "source": "cli",
             "new_ids": options["new_id"],
         }
+        say = (lambda line: None) if options["json"] else self.stdout.write
         preview = outbox_replay(**common, dry_run=True)
         matched = plural(preview.matched, "row matches", "rows match")
-        self.stdout.write(matched + (" (re-issued under new ids)" if options["new_id"] else ""))
+        say(matched + (" (re-issued under new ids)" if options["new_id"] else ""))
         for item in preview.sample:
-            self.stdout.write(f"  {item['event_id']}  {item['event_type']:<24} {item['state']}")
+            say(f"  {item['event_id']}  {item['event_type']:<24} {item['state']}")
         if not preview.matched:
             raise NothingMatched("no outbox row matches; nothing replayed")
         if options["dry_run"]:
-            self.stdout.write("dry run: nothing changed")
+            say("dry run: nothing changed")
+            if options["json"]:
+                self.stdout.write(json.dumps(replay_json(preview)))
             return
         if options["new_id"] and not options["yes"]:
             if not sys.stdin.isatty():
@@ -178,6 +183,9 @@ class Command(BaseCommand):
 
         with tqdm(total=preview.matched, unit="row", file=sys.stderr, disable=preview.matched < 1000) as bar:
             result = outbox_replay(**common, rate=options["rate"], progress=bar.update)
+        if options["json"]:
+            self.stdout.write(json.dumps(replay_json(result)))
+            return
         self.stdout.write(
             f"replayed {plural(result.replayed, 'row')} (audit record {result.audit_id})"
             + (f"; {result.skipped} skipped (held by a relay, or no longer matching)" if result.skipped else "")
@@ -194,6 +202,11 @@ class Command(BaseCommand):
         if options["batch"] < 1:
             raise BadArgument(f"--batch: at least 1; got {options['batch']}")
         count = outbox_purge(older_than=older_than, batch=options["batch"], dry_run=options["dry_run"])
+        if options["json"]:
+            summary = {"published_rows": count, "older_than_seconds": older_than.total_seconds(),
+                       "dry_run": options["dry_run"]}  # fmt: skip
+            self.stdout.write(json.dumps(summary))
+            return
         verb = "would delete" if options["dry_run"] else "deleted"
         age = duration_text(older_than.total_seconds())
         self.stdout.write(f"{verb} {plural(count, 'published row')} older than {age}")
