@@ -111,19 +111,27 @@ def test_message_held_when_redis_restarted_is_redelivered_to_the_live_worker(wor
     assert f"replaces {worker_id}" in workers.output(worker)
     wait_for(lambda: not client.keys("dramatiq:__acks__*"), what="every ack set given back or emptied")
     client.close()
+    # handled and recovered: warnings of one line each, nothing CRITICAL, no traceback
+    output = workers.output(worker)
+    assert "Consumer encountered a connection error" in output  # Dramatiq's wording (notifications.dramatiq_logs)
+    assert '"level": "CRITICAL"' not in output and "Traceback" not in output, output[-3000:]
 
 
 def test_malformed_message_is_dead_lettered_and_the_next_one_flows(workers, notifier_redis):
     enqueue(notifier_redis, {"event_id": "garbage"}, "poison-1")
     good = envelope()
     enqueue(notifier_redis, envelope_to_builtins(good), str(good.event_id))
-    workers.worker(WORKER)
+    worker = workers.worker(WORKER)
     wait_for(Notification.objects.exists, what="the good message")
     record = wait_for(lambda: PoisonMessage.objects.filter(message_id="poison-1").first(), what="poison recorded")
     assert record.dead_lettered
     client = redis.Redis.from_url(notifier_redis)
     dead = wait_for(lambda: client.hkeys("dramatiq:codegen-events.XQ.msgs"), what="dead-lettered")
     assert len(dead) == 1
+    # handled and recorded: one warning line with its id, no traceback, no "Retries exceeded"
+    output = wait_for(lambda: (o := workers.output(worker)) and "poison-1" in o and o, what="the poison logged")
+    assert "poison message dead-lettered (see manage.py poison show poison-1)" in output
+    assert "Traceback" not in output and "Retries exceeded" not in output, output[-3000:]
 
 
 def test_unknown_type_is_recorded_and_the_next_one_flows(workers, notifier_redis):

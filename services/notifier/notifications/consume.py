@@ -82,6 +82,10 @@ def event_consume(data: Any, *, message: Any = None, take: Callable[[EventReadin
         except ContractError as exc:
             poison_record(message_id, data, f"contract: {exc}", dead=True)
             event_counted("poison")
+            logger.warning(
+                "poison message dead-lettered (see manage.py poison show %s)", message_id,
+                extra={"message_id": message_id, "error": f"contract: {exc}"[:300]},
+            )  # fmt: skip
             raise PoisonEnvelope(str(exc)) from exc
         envelope = reading.envelope
         with (

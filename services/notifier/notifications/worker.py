@@ -33,6 +33,7 @@ from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
 from notifications.boot import OrderSweeper, ResumeHeldAtBoot  # noqa: E402
 from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E402
 from notifications.consume import event_consume, should_retry  # noqa: E402
+from notifications.errors import PoisonEnvelope  # noqa: E402
 from notifications.group_commit import IntakeWriter  # noqa: E402
 
 broker = notifier_broker(settings.REDIS, settings.NOTIFIER)
@@ -53,6 +54,7 @@ gc.freeze()
     queue_name=EVENTS_QUEUE,
     min_backoff=settings.NOTIFIER["MESSAGE_MIN_BACKOFF_MS"],
     retry_when=should_retry,
+    throws=(PoisonEnvelope,),  # handled and recorded: one line, no traceback, dead-lettered at once
 )
 def codegen_event(envelope: object) -> None:
     event_consume(envelope, message=dramatiq.middleware.CurrentMessage.get_current_message(), take=intake_writer.take)

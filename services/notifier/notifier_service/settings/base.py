@@ -172,3 +172,6 @@ NOTIFIER = {
 }
 
 LOGGING = logging_config()  # JSON lines at LOG_LEVEL; LOG_FORMAT=plain for a terminal
+# a consumer's lost Redis connection is one warning line (it reconnects by itself), not a CRITICAL traceback
+LOGGING["filters"]["consumer_outage"] = {"()": "notifications.dramatiq_logs.ConsumerOutageFilter"}
+LOGGING["handlers"]["console"]["filters"].append("consumer_outage")
