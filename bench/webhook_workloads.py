@@ -33,6 +33,7 @@ from bench.notifier_workloads import (
 )  # fmt: skip
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE, Envelope, envelope_to_builtins
 from devinfra.ports import free_port
+from devinfra.processes import poll
 
 #: Senders of the delivery worker in these workloads (its default).
 THREADS = 32
@@ -277,11 +278,8 @@ def webhook_throughput_measurements(postgres, redis_url: str, count: int, projec
 
 def _until(condition: Callable[[], bool], *, what: str, timeout: float = 600.0) -> None:
     """Wait for ``condition``; RuntimeError naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+    if not poll(condition, timeout=timeout):
+        raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def webhook_measurements(postgres, database_url: str, redis_url: str, *, quick: bool) -> list[Measurement]:  # type: ignore[no-untyped-def]

@@ -6,6 +6,17 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
+from typing import Any
+
+
+def poll(condition: Callable[[], Any], *, timeout: float, interval: float = 0.05) -> Any:
+    """Poll ``condition`` until it returns something truthy or ``timeout`` passes; return its last result."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
 
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:

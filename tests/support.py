@@ -8,12 +8,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from devinfra.processes import poll
 
 REPO = Path(__file__).resolve().parents[1]
 MANAGE = REPO / "services" / "projects" / "manage.py"
@@ -37,18 +38,6 @@ def tool_path(name: str, install: str, *also: str) -> str:
             return found
     unavailable(f"{name} is not installed ({install}); make test installs it when run as root")
     raise AssertionError("unreachable")
-
-
-def poll(condition: Callable[[], Any], *, timeout: float, interval: float = 0.05) -> Any:
-    """Poll ``condition`` until it returns something truthy or ``timeout`` passes; return its last
-    result. Never fails the test: for code in threads the test does not own, where a failure would
-    leave the others hanging."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
