@@ -1,6 +1,6 @@
 """What the management commands of both services share: exit codes a script can trust, and plurals.
 
-Every command exits with one of ``ExitCode``; the README's operations section has the same table.
+Every command exits with one of ``ExitCode``; docs/operations.md has the same table.
 Raise ``BadArgument``, ``NothingMatched`` or ``PartlyFailed`` (Django's ``CommandError`` with the
 right code) and Django prints ``CommandError: <message>`` on one line and exits with it.
 """
