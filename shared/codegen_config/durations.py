@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -11,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 DURATION_PATTERN = r"^([0-9]{1,30})(\.[0-9]{1,9})?([smhd])$"
 _DURATION = re.compile(DURATION_PATTERN)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The longest age an operator's filter takes (a century): beyond it nothing can match and date arithmetic overflows.
+LONGEST_AGE = timedelta(days=36_525)
 
 
 def duration_seconds(value: str) -> float:
@@ -19,6 +22,14 @@ def duration_seconds(value: str) -> float:
     if not match:
         raise ValueError(f"expected a number and a unit (s, m, h or d), e.g. 10m; got {value!r}")
     return float(match[1] + (match[2] or "")) * _UNITS[match[3]]
+
+
+def age_seconds(value: str) -> float:
+    """An age for a filter (``duration_seconds``), at most LONGEST_AGE; ValueError saying why otherwise."""
+    seconds = duration_seconds(value)
+    if seconds > LONGEST_AGE.total_seconds():
+        raise ValueError(f"at most {LONGEST_AGE.days} days; got {value!r}")
+    return seconds
 
 
 def duration_text(seconds: float) -> str:

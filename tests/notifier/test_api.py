@@ -244,7 +244,7 @@ def test_the_admin_replays_selected_poison_with_a_reason(client, smtp_sink):
     url = "/admin/notifications/poisonmessage/"
     selected = {"action": "replay_selected", "_selected_action": [record.pk]}
     confirm = client.post(url, selected)
-    assert confirm.status_code == 200 and b"replay-form" in confirm.content and b"m-old" in confirm.content
+    assert confirm.status_code == 200 and b"action-form" in confirm.content and b"m-old" in confirm.content
     refused = client.post(url, {**selected, "apply": "1", "reason": ""})
     assert refused.status_code == 200 and not Redrive.objects.exists()  # the form again: a reason is required
     done = client.post(url, {**selected, "apply": "1", "reason": "fixed"}, follow=True)

@@ -222,7 +222,8 @@ def test_poison_replay_after_a_fix_has_one_effect_however_often(smtp_sink):
     audit = Redrive.objects.filter(dry_run=False).get()
     assert (audit.actor, audit.reason, audit.matched, audit.taken_in) == ("ops-ann", "tolerant reader deployed", 1, 1)
     # replayed again (the resolved record itself): nothing added
-    again = held_replay(messages=[held_message("m-old")], reason="again", actor="ops", selection={}, dry_run=False)
+    again = held_replay(messages=[held_message("m-old")], reason="again", actor="ops", source="cli",
+                        selection={}, dry_run=False)  # fmt: skip
     assert again.outcomes == {"m-old": ("taken in", "received before: nothing added")}
     deliveries_send_due()
     assert Notification.objects.count() == 1 and len(smtp_sink.messages) == 1
@@ -287,4 +288,5 @@ def test_poison_replay_prints_its_outcome_as_json_for_scripts():
     poisoned_by_the_previous_release(message(), "m-json")
     dry = json.loads(run("replay", "--id", "m-json", "--reason", "check", "--dry-run", "--json"))
     assert (dry["matched"], dry["taken_in"], dry["dry_run"]) == (1, 1, True)
-    assert dry["outcomes"]["m-json"][0] == "taken in" and dry["redrive_id"] == Redrive.objects.get().pk
+    assert dry["outcomes"] == [{"id": "m-json", "outcome": "taken in", "why": "would be taken in"}]
+    assert dry["redrive_id"] == Redrive.objects.get().pk

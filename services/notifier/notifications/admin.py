@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 
+from codegen_config.commands import plural
+from notifications.admin_actions import ReadOnlyAdmin, action_confirm, actor_of, form_applied, list_text, outcome_report
 from notifications.models import (
     HELD_STATUSES,
     AggregateCursor,
@@ -22,27 +22,11 @@ from notifications.models import (
     Redrive,
     SequenceGap,
 )
-from notifications.redrive import HeldMessage, held_replay, held_summary, of_inbox, of_poison
+from notifications.redrive import TAKEN_IN, HeldMessage, held_replay, held_summary, of_inbox, of_poison
 
 #: The most messages one admin replay takes (in the request);
 #: more go through ``manage.py poison replay``.
 ADMIN_REPLAY_MAX = 50
-
-
-class ReplayForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
-    dry_run = forms.BooleanField(required=False, label="Dry run: say what would happen, change nothing")
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
 
 
 class ReplayAdmin(ReadOnlyAdmin):
@@ -57,11 +41,9 @@ class ReplayAdmin(ReadOnlyAdmin):
         """The selected rows a replay takes."""
         return queryset
 
-    def has_replay_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
-    @admin.action(description="Replay selected messages…", permissions=["replay"])
+    @admin.action(description="Replay selected messages…", permissions=["operate"])
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> HttpResponse | None:
+        selected = queryset.count()
         queryset = self.replayable(queryset)
         count = queryset.count()
         if count > ADMIN_REPLAY_MAX:
@@ -69,37 +51,36 @@ class ReplayAdmin(ReadOnlyAdmin):
                 request, f"Select at most {ADMIN_REPLAY_MAX}; use `manage.py poison replay` for more.", messages.ERROR
             )
             return None
+        if count < selected:
+            left = plural(selected - count, "selected message is", "selected messages are")
+            self.message_user(request, f"{left} not held (taken in already): left alone.", messages.WARNING)
+            if not count:
+                return None
         held = [self.held(obj) for obj in queryset]
-        form = ReplayForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            replayed = held_replay(
-                messages=held,
-                reason=form.cleaned_data["reason"],
-                actor=request.user.get_username(),
-                selection={"admin": self.model._meta.model_name, "ids": [m.id for m in held]},
-                dry_run=form.cleaned_data["dry_run"],
-            )
-            record = replayed.redrive
-            for message_id, (outcome, why) in replayed.outcomes.items():
-                self.message_user(request, f"{message_id}: {outcome} ({why})", messages.INFO)
-            self.message_user(
-                request,
-                f"{'Dry run: ' if record.dry_run else ''}{record.taken_in} taken in, {record.still_held} still held, "
-                f"{record.refused} refused (redrive {record.pk}).",
-                messages.SUCCESS,
-            )
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Replay held messages",
-            "messages_held": held,
-            "count": count,
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "selected": queryset.values_list("pk", flat=True),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/notifications/replay_confirm.html", context)
+        form, applied = form_applied(request)
+        if not applied:
+            return action_confirm(
+                self, request, queryset, action="replay_selected", verb="Replay", form=form,
+                intro=f"{plural(count, 'message')} will be taken in again through the inbox (one effect each, "
+                "however often replayed).",
+                items=[f"{m.id} ({m.kind}) {m.event_type}{f' v{m.schema_version}' if m.schema_version else ''}: "
+                       f"{m.reason[:120]}" for m in held],
+            )  # fmt: skip
+        replayed = held_replay(
+            messages=held, reason=form.cleaned_data["reason"], actor=actor_of(request), source="admin",
+            selection={"admin": self.model._meta.model_name, "ids": [m.id for m in held]},
+            dry_run=form.cleaned_data["dry_run"],
+        )  # fmt: skip
+        for message_id, (outcome, why) in replayed.outcomes.items():
+            level = messages.INFO if outcome == TAKEN_IN else messages.WARNING
+            self.message_user(request, f"{message_id}: {outcome} ({why})", level)
+        record = replayed.redrive
+        summary = (
+            f"{'Dry run: ' if record.dry_run else ''}{record.taken_in} taken in, {record.still_held} still held, "
+            f"{record.refused} refused (redrive {record.pk})."
+        )
+        outcome_report(self, request, summary, refused=record.still_held + record.refused)
+        return None
 
 
 class HeldFilter(admin.SimpleListFilter):
@@ -115,9 +96,14 @@ class HeldFilter(admin.SimpleListFilter):
 
 @admin.register(InboxEvent)
 class InboxEventAdmin(ReplayAdmin):
-    list_display = ["event_id", "event_type", "schema_version", "aggregate_id", "sequence", "status", "received_at"]
-    list_filter = [HeldFilter, "status", "event_type"]
-    search_fields = ["=event_id"]
+    """The inbox: one row per event ever received; held ones (parked, unknown) are resumed by the replay."""
+
+    list_display = [
+        "event_id", "event_type", "schema_version", "aggregate", "sequence", "status", "late", "received_at",
+        "short_reason",
+    ]  # fmt: skip
+    list_filter = [HeldFilter, "status", "event_type", "late"]
+    search_fields = ["=event_id", "=aggregate_id", "event_type"]
     readonly_fields = ["reason", "raw"]
     change_list_template = "admin/notifications/inboxevent/change_list.html"
 
@@ -129,11 +115,20 @@ class InboxEventAdmin(ReplayAdmin):
     def replayable(self, queryset: QuerySet[InboxEvent]) -> QuerySet[InboxEvent]:
         return queryset.filter(status__in=HELD_STATUSES)
 
+    @admin.display(description="aggregate", ordering="aggregate_id")
+    def aggregate(self, row: InboxEvent) -> str:
+        return f"{row.aggregate_type}:{row.aggregate_id}"
+
+    @admin.display(description="reason")
+    def short_reason(self, row: InboxEvent) -> str:
+        return list_text(row.reason)
+
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["id", "event_type", "project_id", "recipient", "subject", "created_at"]
-    list_filter = ["event_type"]
+    list_display = ["id", "event_type", "project_id", "recipient", "channel", "subject", "created_at"]
+    list_filter = ["event_type", "channel"]
+    search_fields = ["=project_id", "recipient", "subject", "=event__event_id"]
 
 
 class ResolvedFilter(admin.SimpleListFilter):
@@ -151,18 +146,39 @@ class ResolvedFilter(admin.SimpleListFilter):
 
 @admin.register(PoisonMessage)
 class PoisonMessageAdmin(ReplayAdmin):
-    list_display = ["message_id", "attempts", "dead_lettered", "replays", "resolved_at", "last_seen_at", "last_error"]
+    list_display = [
+        "message_id", "event_type", "attempts", "dead_lettered", "replays", "resolved_at", "last_seen_at",
+        "short_error",
+    ]  # fmt: skip
     list_filter = [ResolvedFilter, "dead_lettered"]
-    search_fields = ["=message_id"]
+    search_fields = ["=message_id", "last_error", "body"]
 
     held = staticmethod(of_poison)
+
+    def replayable(self, queryset: QuerySet[PoisonMessage]) -> QuerySet[PoisonMessage]:
+        return queryset.filter(resolved_at__isnull=True)
+
+    @admin.display(description="event type")
+    def event_type(self, record: PoisonMessage) -> str:
+        return of_poison(record).event_type or "-"
+
+    @admin.display(description="last error")
+    def short_error(self, record: PoisonMessage) -> str:
+        return list_text(record.last_error)
 
 
 @admin.register(Redrive)
 class RedriveAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "actor", "dry_run", "matched", "taken_in", "still_held", "refused", "reason"]
-    list_filter = ["dry_run"]
+    list_display = [
+        "id", "created_at", "actor", "source", "dry_run", "matched", "taken_in", "still_held", "refused",
+        "short_reason",
+    ]  # fmt: skip
+    list_filter = ["dry_run", "source"]
     search_fields = ["actor", "reason"]
+
+    @admin.display(description="reason")
+    def short_reason(self, record: Redrive) -> str:
+        return list_text(record.reason)
 
 
 class OpenFilter(admin.SimpleListFilter):

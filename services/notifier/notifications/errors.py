@@ -21,3 +21,12 @@ class SendError(NotifierError):
 
 class UnsafeTarget(NotifierError, ValueError):
     """A webhook URL that must not be contacted, with the reason."""
+
+
+class NothingMatched(NotifierError):
+    """An operator's action that would act on nothing: ``missing`` names the ids asked for that do not exist
+    (nothing is done then), else the selection matched nothing. Nothing is recorded either way."""
+
+    def __init__(self, message: str, *, missing: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.missing = missing

@@ -153,6 +153,7 @@ class Delivery(models.Model):
     class Meta:
         db_table = "notifier_delivery"
         ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(fields=["event", "channel", "target"], name="delivery_once_per_event"),
         ]
@@ -206,6 +207,8 @@ class Redrive(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     actor = models.CharField(max_length=150)
+    #: Where it was asked: cli, rest or admin.
+    source = models.CharField(max_length=8, default="cli")
     reason = models.TextField()
     selection = models.JSONField(default=dict)
     dry_run = models.BooleanField(default=False)
@@ -291,10 +294,23 @@ class ProjectAccess(models.Model):
         return f"{self.user} reads project {self.project_id}"
 
 
-from notifications.delivery.models import DeliveryAttempt, EndpointAction, EndpointState, WebhookEndpoint  # noqa: E402
+from notifications.delivery.models import DeliveryAttempt, DeliveryRetry, EndpointAction, EndpointState, WebhookEndpoint  # noqa: E402
 
 __all__ = [
-    "AggregateCursor", "Channel", "Delivery", "DeliveryAttempt", "DeliveryStatus", "EndpointAction", "EndpointState",
-    "InboxEvent", "InboxStatus", "Notification", "PoisonMessage", "ProjectAccess", "Redrive", "SequenceGap",
+    "AggregateCursor",
+    "Channel",
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryRetry",
+    "DeliveryStatus",
+    "EndpointAction",
+    "EndpointState",
+    "InboxEvent",
+    "InboxStatus",
+    "Notification",
+    "PoisonMessage",
+    "ProjectAccess",
+    "Redrive",
+    "SequenceGap",
     "WebhookEndpoint",
 ]  # fmt: skip

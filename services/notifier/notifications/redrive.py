@@ -21,16 +21,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from codegen_config.commands import ids_listed
 from codegen_contracts import ContractError, ReadingOutcome, envelope_read
+from notifications.errors import NothingMatched
 from notifications.inbox import inbox_take
 from notifications.models import HELD_STATUSES, InboxEvent, InboxStatus, PoisonMessage, Redrive
-from notifications.resume import HELD, REFUSED, TAKEN_IN, Resumed, inbox_resume
+from notifications.resume import HELD, OUTCOMES, REFUSED, TAKEN_IN, Resumed, inbox_resume
 
 #: The kinds of held message, as listed and filtered.
 POISON = "poison"
 PARKED = InboxStatus.PARKED.value
 UNKNOWN = InboxStatus.UNKNOWN.value
 KINDS = (POISON, PARKED, UNKNOWN)
+__all__ = ["KINDS", "OUTCOMES", "TAKEN_IN", "HeldMessage", "held_replay", "held_selected", "replayed_json"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,26 @@ def held_messages(
     return sorted(found, key=lambda m: m.first_seen_at)
 
 
+def held_selected(
+    *, kinds: Sequence[str] = KINDS, event_type: str | None = None, ids: Sequence[str] | None = None, limit: int = 1000
+) -> list[HeldMessage]:
+    """The unresolved held messages a replay takes (as ``held_messages``).
+
+    Raises NothingMatched naming every id of ``ids`` that is no held message of ``kinds``, or when nothing
+    matches.
+    """
+    messages = held_messages(kinds=kinds, event_type=event_type, ids=ids, limit=limit)
+    if ids:
+        found = {m.id.lower() for m in messages}
+        missing = tuple(i for i in ids if i.strip().lower() not in found)
+        if missing:
+            raise NothingMatched(f"no poison message or held event {ids_listed(missing)}; nothing replayed",
+                                 missing=missing)  # fmt: skip
+    if not messages:
+        raise NothingMatched("nothing held matches; nothing replayed")
+    return messages
+
+
 def held_message(message_id: str) -> HeldMessage | None:
     """The held (or resolved poison) message of this message id or event id, if any."""
     matches = held_messages(ids=[message_id], include_resolved=True, limit=1)
@@ -143,8 +166,18 @@ class Replayed:
     delivery_ids: list[int]
 
 
+def replayed_json(replayed: Replayed) -> dict[str, Any]:
+    """A replay as JSON, as the command's ``--json`` and the REST answer give it."""
+    record = replayed.redrive
+    return {
+        "redrive_id": record.pk, "dry_run": record.dry_run, "matched": record.matched, "taken_in": record.taken_in,
+        "still_held": record.still_held, "refused": record.refused,
+        "outcomes": [{"id": key, "outcome": outcome, "why": why} for key, (outcome, why) in replayed.outcomes.items()],
+    }  # fmt: skip
+
+
 def held_replay(
-    *, messages: Sequence[HeldMessage], reason: str, actor: str, selection: dict[str, Any], dry_run: bool
+    *, messages: Sequence[HeldMessage], reason: str, actor: str, source: str, selection: dict[str, Any], dry_run: bool
 ) -> Replayed:
     """Take ``messages`` in again, recording who, why, what was selected and what came of it.
 
@@ -164,7 +197,7 @@ def held_replay(
         resumed.outcomes.update(held.outcomes)
         resumed.delivery_ids += held.delivery_ids
     redrive = Redrive.objects.create(
-        actor=actor[:150], reason=reason, selection=selection, dry_run=dry_run, matched=len(messages),
+        actor=actor[:150], source=source, reason=reason, selection=selection, dry_run=dry_run, matched=len(messages),
         taken_in=resumed.count(TAKEN_IN), still_held=resumed.count(HELD), refused=resumed.count(REFUSED),
     )  # fmt: skip
     return Replayed(redrive, resumed.outcomes, resumed.delivery_ids)

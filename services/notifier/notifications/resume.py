@@ -26,6 +26,7 @@ RESUME_BATCH = 200
 
 #: What became of one message replayed or resumed (a dry run says what would have).
 TAKEN_IN, HELD, REFUSED = "taken in", "held", "refused"
+OUTCOMES = (TAKEN_IN, HELD, REFUSED)
 
 
 @dataclass

@@ -22,6 +22,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ready", "database": "ok"})
 
 
+# each service's admin says which service it is (both run side by side under `make run`)
+admin.site.site_header = "Notifier administration"
+admin.site.site_title = "Notifier admin"
+admin.site.index_title = "Inbox, notifications, deliveries and webhook endpoints"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("notifications.api.urls")),

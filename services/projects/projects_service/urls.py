@@ -6,6 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from outbox import api as outbox_api
 from projects_service.health import healthz, readyz
 
+# each service's admin says which service it is (both run side by side under `make run`)
+admin.site.site_header = "Projects administration"
+admin.site.site_title = "Projects admin"
+admin.site.index_title = "Projects, generated projects and the outbox"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/outbox/", outbox_api.OutboxList.as_view(), name="outbox-list"),

@@ -11,7 +11,8 @@ _FIRST = "$response.body#/results/0/id"
 
 
 def notifier_schema(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    """Postprocessing hook: links from the lists to their first item."""
+    """Postprocessing hook: links from the lists to their first item; a replay names its messages or says all
+    (OpenAPI 3.0 has no if/then, so as ``anyOf``)."""
     for path, name, operation_id in [
         ("/api/v1/notifications/", "GetFirstNotification", "v1_notifications_retrieve"),
         ("/api/v1/deliveries/", "GetFirstDelivery", "v1_deliveries_retrieve"),
@@ -21,4 +22,8 @@ def notifier_schema(result: dict[str, Any], generator: Any, request: Any, public
     ]:
         add_link(result, path=path, method="get", status="200", name=name, operation_id=operation_id,
                  parameters={"id": _FIRST})  # fmt: skip
+    result["components"]["schemas"]["HeldReplayRequest"]["anyOf"] = [
+        {"required": ["ids"], "properties": {"ids": {"minItems": 1}}},
+        {"required": ["all"], "properties": {"all": {"enum": [True]}}},
+    ]
     return result

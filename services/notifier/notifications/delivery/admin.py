@@ -10,57 +10,84 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from notifications.delivery.recovery import deliveries_make_due, endpoint_act
-from notifications.models import Delivery, DeliveryAttempt, EndpointAction, WebhookEndpoint
+from codegen_config.commands import plural
+from notifications.admin_actions import (
+    ReadOnlyAdmin,
+    ReasonForm,
+    action_confirm,
+    actor_of,
+    form_applied,
+    list_text,
+    outcome_report,
+)  # fmt: skip
+from notifications.delivery.recovery import endpoint_act
+from notifications.delivery.retries import RETRY_MAX, DeliverySelection, deliveries_retry
+from notifications.errors import NothingMatched
+from notifications.models import Delivery, DeliveryAttempt, DeliveryRetry, EndpointAction, WebhookEndpoint
 
 
-class _ReadOnly:
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-
-class DeliveryAttemptInline(_ReadOnly, admin.TabularInline):
+class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     fields = ["number", "started_at", "duration_ms", "status_code", "error", "response_body", "next_attempt_at"]
     readonly_fields = fields
     extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(_ReadOnly, admin.ModelAdmin):
-    list_display = ["id", "channel", "target", "status", "attempts", "next_attempt_at", "last_error", "updated_at"]
-    list_filter = ["status", "channel"]
-    search_fields = ["target", "=event__event_id"]
+class DeliveryAdmin(ReadOnlyAdmin):
+    """Every e-mail and webhook send, with its attempts; failed or pending ones can be retried (audited)."""
+
+    list_display = [
+        "id", "channel", "event_type", "target", "status", "attempts", "next_attempt_at", "updated_at", "short_error",
+    ]  # fmt: skip
+    list_filter = ["status", "channel", "event__event_type"]
+    search_fields = ["target", "=event__event_id", "=endpoint__project_id", "last_error"]
+    list_select_related = ["event"]
     inlines = [DeliveryAttemptInline]
-    actions = ["send_again"]
+    actions = ["retry"]
 
-    def has_send_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+    @admin.display(description="event type", ordering="event__event_type")
+    def event_type(self, delivery: Delivery) -> str:
+        return delivery.event.event_type
 
-    @admin.action(description="Send selected deliveries again (due now, a fresh schedule)", permissions=["send"])
-    def send_again(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        count = deliveries_make_due(queryset)
-        skipped = queryset.count() - count
-        self.message_user(request, f"{count} made due again; the delivery workers send them.", messages.SUCCESS)
-        if skipped:
-            self.message_user(request, f"{skipped} left alone: delivered, or being sent right now.", messages.WARNING)
+    @admin.display(description="last error")
+    def short_error(self, delivery: Delivery) -> str:
+        return list_text(delivery.last_error)
+
+    @admin.action(description="Retry selected deliveries (due now, a fresh schedule)…", permissions=["operate"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:
+        ids = tuple(queryset.values_list("pk", flat=True)[: RETRY_MAX + 1])
+        if len(ids) > RETRY_MAX:
+            self.message_user(request, f"Select at most {RETRY_MAX}.", messages.ERROR)
+            return None
+        form, applied = form_applied(request)
+        if not applied:
+            return action_confirm(
+                self, request, queryset, action="retry", verb="Retry", form=form,
+                intro=f"{plural(len(ids), 'delivery', 'deliveries')} will be made due now on a fresh retry schedule "
+                "(delivered ones, and any being sent right now, are left alone); the delivery workers send them.",
+                items=[f"#{d.pk} {d.channel} to {d.target} ({d.status})" for d in queryset[:50]],
+            )  # fmt: skip
+        try:
+            record, _ = deliveries_retry(
+                selection=DeliverySelection(status=None, ids=ids, limit=RETRY_MAX),
+                reason=form.cleaned_data["reason"], actor=actor_of(request), source="admin",
+                dry_run=form.cleaned_data["dry_run"],
+            )  # fmt: skip
+        except NothingMatched as exc:
+            self.message_user(request, f"Refused: {exc}.", messages.WARNING)
+            return None
+        outcome_report(self, request, f"{record.summary()}.", refused=len(ids) - record.made_due)
+        return None
 
 
-class EndpointActionForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
-    dry_run = forms.BooleanField(required=False, label="Dry run: say what would happen, change nothing")
-
-
-class RecoverForm(EndpointActionForm):
+class RecoverForm(ReasonForm):
     since = forms.DateTimeField(
         help_text="resend what failed at or after this time (e.g. 2026-12-05 08:00, UTC)",
         initial=lambda: timezone.now() - timedelta(days=1),
@@ -68,62 +95,69 @@ class RecoverForm(EndpointActionForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(_ReadOnly, admin.ModelAdmin):
+class WebhookEndpointAdmin(ReadOnlyAdmin):
     list_display = [
         "id", "project_id", "url", "state", "consecutive_failures", "failing_since", "last_success_at",
-        "last_failure_at", "state_reason",
+        "last_failure_at", "short_reason",
     ]  # fmt: skip
     list_filter = ["state"]
     search_fields = ["url", "=project_id"]
     actions = ["disable", "enable", "recover"]
 
-    def has_act_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
+    @admin.display(description="state reason")
+    def short_reason(self, endpoint: WebhookEndpoint) -> str:
+        return list_text(endpoint.state_reason)
 
-    @admin.action(description="Disable selected endpoints…", permissions=["act"])
+    @admin.action(description="Disable selected endpoints…", permissions=["operate"])
     def disable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> HttpResponse | None:
-        return self._act(request, queryset, "disable", "Disable", EndpointActionForm)
+        return self._act(request, queryset, "disable", "Disable", ReasonForm)
 
-    @admin.action(description="Enable selected endpoints…", permissions=["act"])
+    @admin.action(description="Enable selected endpoints…", permissions=["operate"])
     def enable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> HttpResponse | None:
-        return self._act(request, queryset, "enable", "Enable", EndpointActionForm)
+        return self._act(request, queryset, "enable", "Enable", ReasonForm)
 
-    @admin.action(description="Recover what failed since a time…", permissions=["act"])
+    @admin.action(description="Recover what failed since a time…", permissions=["operate"])
     def recover(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> HttpResponse | None:
         return self._act(request, queryset, "recover", "Recover", RecoverForm)
 
     def _act(
-        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint], action: str, verb: str, form_class: Any
-    ) -> HttpResponse | None:
-        form = form_class(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            for endpoint in queryset:
-                try:
-                    record = endpoint_act(
-                        endpoint, action=action, actor=request.user.get_username(), reason=form.cleaned_data["reason"],
-                        since=form.cleaned_data.get("since"), dry_run=form.cleaned_data["dry_run"],
-                    )  # fmt: skip
-                except ValueError as exc:
-                    self.message_user(request, f"{endpoint.url}: refused: {exc}", messages.WARNING)
-                    continue
-                self.message_user(request, f"{endpoint.url}: {record.summary()}", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{verb} webhook endpoints",
-            "verb": verb,
-            "action": action,
-            "endpoints": list(queryset),
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            "selected": queryset.values_list("pk", flat=True),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/notifications/endpoint_action_confirm.html", context)
+        self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint], action: str, verb: str,
+        form_class: type[forms.Form],
+    ) -> HttpResponse | None:  # fmt: skip
+        form, applied = form_applied(request, form_class)
+        if not applied:
+            return action_confirm(
+                self, request, queryset, action=action, verb=verb, form=form,
+                intro=f"{verb} {plural(queryset.count(), 'webhook endpoint')}.",
+                items=[f"project {e.project_id}: {e.url} ({e.state} {e.state_reason[:120]})".replace(" )", ")")
+                       for e in queryset],
+            )  # fmt: skip
+        for endpoint in queryset:
+            try:
+                record = endpoint_act(
+                    endpoint, action=action, actor=actor_of(request), reason=form.cleaned_data["reason"],
+                    since=form.cleaned_data.get("since"), dry_run=form.cleaned_data["dry_run"],
+                )  # fmt: skip
+            except ValueError as exc:
+                self.message_user(request, f"{endpoint.url}: refused: {exc}", messages.WARNING)
+                continue
+            self.message_user(request, f"{endpoint.url}: {record.summary()}", messages.SUCCESS)
+        return None
+
+
+@admin.register(DeliveryRetry)
+class DeliveryRetryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "actor", "source", "dry_run", "matched", "made_due", "short_reason"]
+    list_filter = ["dry_run", "source"]
+    search_fields = ["actor", "reason"]
+
+    @admin.display(description="reason")
+    def short_reason(self, record: DeliveryRetry) -> str:
+        return list_text(record.reason)
 
 
 @admin.register(EndpointAction)
-class EndpointActionAdmin(_ReadOnly, admin.ModelAdmin):
+class EndpointActionAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "action", "endpoint", "actor", "dry_run", "since", "matched", "reason"]
     list_filter = ["action", "dry_run"]
     search_fields = ["actor", "reason", "endpoint__url"]

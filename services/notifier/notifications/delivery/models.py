@@ -110,3 +110,35 @@ class EndpointAction(models.Model):
             "recover": f"{prefix}send {plural(self.matched, 'failed delivery', 'failed deliveries')} again",
         }[self.action]
         return f"{done} (action {self.pk})"
+
+
+class DeliveryRetry(models.Model):
+    """An operator's retry of deliveries (made due again on a fresh schedule): who, where from, when, why, what
+    was selected, which deliveries matched and how many were made due. Dry runs are recorded too."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(max_length=150)
+    #: Where it was asked: cli, rest or admin.
+    source = models.CharField(max_length=8)
+    reason = models.TextField()
+    selection = models.JSONField(default=dict)
+    dry_run = models.BooleanField(default=False)
+    matched = models.PositiveIntegerField(default=0)
+    #: Matched deliveries made due (fewer than matched when some were delivered or being sent meanwhile).
+    made_due = models.PositiveIntegerField(default=0)
+    delivery_ids = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "notifier_delivery_retry"
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "delivery retries"
+
+    def __str__(self) -> str:
+        return f"retry {self.pk} by {self.actor}: {self.matched} matched"
+
+    def summary(self) -> str:
+        """What it did, in a sentence (for the admin and the command)."""
+        matched = plural(self.matched, "delivery matched", "deliveries matched")
+        if self.dry_run:
+            return f"dry run: {matched}, none made due (retry {self.pk})"
+        return f"{matched}, {self.made_due} made due again; the delivery workers send them (retry {self.pk})"

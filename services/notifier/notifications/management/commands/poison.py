@@ -8,8 +8,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from codegen_config.commands import BadArgument, NothingMatched, PartlyFailed, ids_listed, plural
-from notifications.redrive import KINDS, HeldMessage, held_message, held_messages, held_replay
+from codegen_config.commands import BadArgument, PartlyFailed, plural
+from codegen_config.commands import NothingMatched as CommandNothingMatched
+from notifications.errors import NothingMatched
+from notifications.redrive import (
+    KINDS,
+    HeldMessage,
+    held_message,
+    held_messages,
+    held_replay,
+    held_selected,
+    replayed_json,
+)
 
 
 class Command(BaseCommand):
@@ -65,26 +75,26 @@ class Command(BaseCommand):
     def _show(self, options: dict[str, Any]) -> None:
         message = held_message(options["id"])
         if message is None:
-            raise NothingMatched(f"no poison message or held event {options['id']!r}")
+            raise CommandNothingMatched(f"no poison message or held event {options['id']!r}")
         self.stdout.write(json.dumps(message.as_dict(raw=True), indent=2, ensure_ascii=False))
 
     def _replay(self, options: dict[str, Any]) -> None:
         if not options["ids"] and not options["all"]:
             raise BadArgument("name the messages with --id, or pass --all to replay every match of the filters")
-        messages = self._select(options)
-        if options["ids"]:
-            found = {m.id.lower() for m in messages}
-            unknown = [i for i in options["ids"] if i.strip().lower() not in found]
-            if unknown:
-                raise NothingMatched(f"no poison message or held event {ids_listed(unknown)}; nothing replayed")
-        if not messages:
-            raise NothingMatched("nothing held matches; nothing replayed")
+        try:
+            messages = held_selected(
+                kinds=options["kind"] or KINDS, event_type=options["event_type"], ids=options["ids"],
+                limit=options["limit"],
+            )  # fmt: skip
+        except NothingMatched as exc:
+            raise CommandNothingMatched(str(exc)) from None
         selection = {key: options[key] for key in ("kind", "event_type", "ids", "limit", "all")}
         try:
             replayed = held_replay(
                 messages=messages,
                 reason=options["reason"],
                 actor=options["actor"] or getpass.getuser(),
+                source="cli",
                 selection=selection,
                 dry_run=options["dry_run"],
             )
@@ -92,11 +102,7 @@ class Command(BaseCommand):
             raise BadArgument(str(exc)) from None
         record = replayed.redrive
         if options["json"]:
-            self.stdout.write(json.dumps({
-                "matched": record.matched, "taken_in": record.taken_in, "still_held": record.still_held,
-                "refused": record.refused, "dry_run": record.dry_run, "redrive_id": record.pk,
-                "outcomes": replayed.outcomes,
-            }))  # fmt: skip
+            self.stdout.write(json.dumps(replayed_json(replayed)))
         else:
             for message_id, (outcome, why) in replayed.outcomes.items():
                 self.stdout.write(f"  {message_id}: {outcome} ({why})")
