@@ -40,6 +40,18 @@ def tool_path(name: str, install: str, *also: str) -> str:
     raise AssertionError("unreachable")
 
 
+#: Flags for a root, offline, headless Chromium.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def chromium_path() -> str:
+    """Debian's chromium (or $CHROMIUM), for Playwright to drive."""
+    return os.environ.get("CHROMIUM") or tool_path("chromium", "Debian: apt-get install chromium", "chromium-browser")
+
+
 def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
     """Poll ``condition`` until it returns something truthy; fail with ``what`` after ``timeout``."""
     result = poll(condition, timeout=timeout, interval=interval)

@@ -67,5 +67,6 @@ outbox_ages = st.one_of(
 
 schemathesis.openapi.format("project-file-path", project_file_paths)
 schemathesis.openapi.format("outbox-age", outbox_ages)
+schemathesis.openapi.format("age", outbox_ages)  # the notifier's ages: the same rule
 schemathesis.openapi.format("webhook-url", webhook_urls)
 schemathesis.openapi.format("repository-url", repository_urls)

@@ -20,8 +20,7 @@ import pytest
 
 from devinfra.production import GRACE_SECONDS, Topology
 from devinfra.prometheus import PrometheusUnavailable, prometheus_binary
-from tests.ops.test_admin_browser import CHROMIUM_ARGS, chromium_path
-from tests.support import REPO, unavailable, wait_for
+from tests.support import CHROMIUM_ARGS, REPO, chromium_path, unavailable, wait_for
 
 pytestmark = pytest.mark.e2e
 ARTEFACTS = REPO / "var" / "test-artefacts"

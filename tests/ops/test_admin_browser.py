@@ -3,26 +3,14 @@ log in as staff, filter dead rows, replay with a reason, see the audit record.""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.contrib.auth import get_user_model
 
 from outbox.models import OutboxEvent, OutboxReplay
 from tests.projects.factories import GeneratedProjectFactory
-from tests.support import tool_path
+from tests.support import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-#: Flags for a root, offline, headless Chromium.
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-
-
-def chromium_path() -> str:
-    return os.environ.get("CHROMIUM") or tool_path("chromium", "Debian: apt-get install chromium", "chromium-browser")
 
 
 def test_staff_replays_dead_rows_from_the_admin(live_server):

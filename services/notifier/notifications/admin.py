@@ -11,7 +11,15 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from codegen_config.commands import plural
-from notifications.admin_actions import ReadOnlyAdmin, action_confirm, actor_of, form_applied, list_text, outcome_report
+from notifications.admin_actions import (
+    ReadOnlyAdmin,
+    action_confirm,
+    actor_of,
+    form_applied,
+    list_text,
+    list_time,
+    outcome_report,
+)  # fmt: skip
 from notifications.models import (
     HELD_STATUSES,
     AggregateCursor,
@@ -71,9 +79,10 @@ class ReplayAdmin(ReadOnlyAdmin):
             selection={"admin": self.model._meta.model_name, "ids": [m.id for m in held]},
             dry_run=form.cleaned_data["dry_run"],
         )  # fmt: skip
+        noun = "event" if self.model is InboxEvent else "message"  # the admin capitalises a message's first letter
         for message_id, (outcome, why) in replayed.outcomes.items():
             level = messages.INFO if outcome == TAKEN_IN else messages.WARNING
-            self.message_user(request, f"{message_id}: {outcome} ({why})", level)
+            self.message_user(request, f"{noun} {message_id}: {outcome} ({why})", level)
         record = replayed.redrive
         summary = (
             f"{'Dry run: ' if record.dry_run else ''}{record.taken_in} taken in, {record.still_held} still held, "
@@ -98,10 +107,7 @@ class HeldFilter(admin.SimpleListFilter):
 class InboxEventAdmin(ReplayAdmin):
     """The inbox: one row per event ever received; held ones (parked, unknown) are resumed by the replay."""
 
-    list_display = [
-        "event_id", "event_type", "schema_version", "aggregate", "sequence", "status", "late", "received_at",
-        "short_reason",
-    ]  # fmt: skip
+    list_display = ["event_id", "event", "aggregate", "seq", "status", "received"]
     list_filter = [HeldFilter, "status", "event_type", "late"]
     search_fields = ["=event_id", "=aggregate_id", "event_type"]
     readonly_fields = ["reason", "raw"]
@@ -115,13 +121,30 @@ class InboxEventAdmin(ReplayAdmin):
     def replayable(self, queryset: QuerySet[InboxEvent]) -> QuerySet[InboxEvent]:
         return queryset.filter(status__in=HELD_STATUSES)
 
+    @admin.display(description="event", ordering="event_type")
+    def event(self, row: InboxEvent) -> str:
+        return f"{row.event_type} v{row.schema_version}"
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        held = request.GET.get("held") == "yes" or request.GET.get("status__exact") in HELD_STATUSES
+        # held rows: why they are held, in place of where and when they arrived
+        return ["event_id", "event", "status", "short_reason"] if held else list(self.list_display)
+
     @admin.display(description="aggregate", ordering="aggregate_id")
     def aggregate(self, row: InboxEvent) -> str:
-        return f"{row.aggregate_type}:{row.aggregate_id}"
+        return list_text(f"{row.aggregate_type}:{row.aggregate_id}", 24)
+
+    @admin.display(description="seq", ordering="sequence")
+    def seq(self, row: InboxEvent) -> int:
+        return row.sequence
+
+    @admin.display(description="received", ordering="received_at")
+    def received(self, row: InboxEvent) -> str:
+        return list_time(row.received_at)
 
     @admin.display(description="reason")
     def short_reason(self, row: InboxEvent) -> str:
-        return list_text(row.reason)
+        return list_text(row.reason, 48)
 
 
 @admin.register(Notification)
@@ -147,8 +170,7 @@ class ResolvedFilter(admin.SimpleListFilter):
 @admin.register(PoisonMessage)
 class PoisonMessageAdmin(ReplayAdmin):
     list_display = [
-        "message_id", "event_type", "attempts", "dead_lettered", "replays", "resolved_at", "last_seen_at",
-        "short_error",
+        "message_id", "event_type", "attempts", "replays", "last_seen", "short_error",
     ]  # fmt: skip
     list_filter = [ResolvedFilter, "dead_lettered"]
     search_fields = ["=message_id", "last_error", "body"]
@@ -164,7 +186,11 @@ class PoisonMessageAdmin(ReplayAdmin):
 
     @admin.display(description="last error")
     def short_error(self, record: PoisonMessage) -> str:
-        return list_text(record.last_error)
+        return list_text(record.last_error, 28)
+
+    @admin.display(description="last seen", ordering="last_seen_at")
+    def last_seen(self, record: PoisonMessage) -> str:
+        return list_time(record.last_seen_at)
 
 
 @admin.register(Redrive)

@@ -5,6 +5,7 @@ warnings, never as green successes)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -15,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 #: Characters of a long text (an error, a reason) shown in a list; the whole text is the cell's title.
-LIST_TEXT_MAX = 120
+LIST_TEXT_MAX = 40
 
 
 class ReasonForm(forms.Form):
@@ -45,11 +46,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return bool(request.user.is_active and request.user.is_staff)
 
 
-def list_text(text: str) -> str:
-    """A long text cut for a list cell, whole in the cell's title."""
-    if len(text) <= LIST_TEXT_MAX:
+def list_text(text: str, most: int = LIST_TEXT_MAX) -> str:
+    """A long text cut to ``most`` characters for a list cell, whole in the cell's title."""
+    if len(text) <= most:
         return text
-    return format_html('<span title="{}">{}…</span>', text, text[: LIST_TEXT_MAX - 1])
+    return format_html('<span title="{}">{}…</span>', text, text[: most - 1])
+
+
+def list_time(moment: datetime | None) -> str:
+    """A time in a list cell: compact, in UTC, to the second."""
+    return "-" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
 
 
 def action_confirm(

@@ -57,7 +57,7 @@ class InboxEvent(models.Model):
 
     event_id = models.UUIDField(unique=True)
     event_type = models.CharField(max_length=200)
-    schema_version = models.PositiveIntegerField(default=1)
+    schema_version = models.PositiveIntegerField("version", default=1)
     aggregate_type = models.CharField(max_length=200)
     aggregate_id = models.CharField(max_length=200)
     sequence = models.PositiveIntegerField()

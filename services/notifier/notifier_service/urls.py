@@ -26,6 +26,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
 admin.site.site_header = "Notifier administration"
 admin.site.site_title = "Notifier admin"
 admin.site.index_title = "Inbox, notifications, deliveries and webhook endpoints"
+admin.site.enable_nav_sidebar = False  # its lists are wide: every column an operator needs, on one line
 
 urlpatterns = [
     path("admin/", admin.site.urls),

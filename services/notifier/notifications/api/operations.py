@@ -23,6 +23,8 @@ from notifications.delivery.retries import RETRY_MAX, RETRY_STATUSES, DeliverySe
 from notifications.errors import NothingMatched
 from notifications.redrive import KINDS, OUTCOMES, held_replay, held_selected, replayed_json
 
+#: The channels a delivery goes out by (in-app notifications are not sent).
+SEND_CHANNELS = list(CHANNELS)
 #: The most held messages one replay takes.
 REPLAY_MAX = 1000
 
@@ -102,7 +104,7 @@ class DeliveryRetry(ClosedMixin, serializers.Serializer):
         child=StrictIntegerField(min_value=1, max_value=2**63 - 1), required=False, default=list, max_length=RETRY_MAX
     )
     status = serializers.ChoiceField(choices=RETRY_STATUSES, default=RETRY_STATUSES[0])
-    channel = serializers.ChoiceField(choices=list(CHANNELS), required=False)
+    channel = serializers.ChoiceField(choices=SEND_CHANNELS, required=False)
     event_type = serializers.RegexField(NAME_PATTERN, max_length=100, required=False)
     older_than = AgeField(
         required=False, help_text=f"last touched longer ago than this (e.g. 10m; at most {LONGEST_AGE.days}d)"

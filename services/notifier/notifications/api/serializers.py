@@ -5,8 +5,11 @@ from rest_framework import serializers
 
 from codegen_api.serializers import QueryIntegerField
 from codegen_contracts.names import NAME_PATTERN
-from notifications.models import Delivery, Notification
+from notifications.models import Channel, Delivery, Notification
 from notifications.redrive import KINDS
+
+#: Every channel a notification or a delivery names (the schema's ChannelEnum).
+CHANNELS = [channel.value for channel in Channel]
 
 
 class NotificationSerializer(serializers.ModelSerializer):

@@ -20,6 +20,7 @@ from notifications.admin_actions import (
     actor_of,
     form_applied,
     list_text,
+    list_time,
     outcome_report,
 )  # fmt: skip
 from notifications.delivery.recovery import endpoint_act
@@ -44,7 +45,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     """Every e-mail and webhook send, with its attempts; failed or pending ones can be retried (audited)."""
 
     list_display = [
-        "id", "channel", "event_type", "target", "status", "attempts", "next_attempt_at", "updated_at", "short_error",
+        "id", "channel", "event_type", "short_target", "status", "attempts", "next_attempt", "short_error",
     ]  # fmt: skip
     list_filter = ["status", "channel", "event__event_type"]
     search_fields = ["target", "=event__event_id", "=endpoint__project_id", "last_error"]
@@ -56,9 +57,17 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def event_type(self, delivery: Delivery) -> str:
         return delivery.event.event_type
 
+    @admin.display(description="target", ordering="target")
+    def short_target(self, delivery: Delivery) -> str:
+        return list_text(delivery.target, 28)
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, delivery: Delivery) -> str:
+        return list_time(delivery.next_attempt_at) if delivery.status == "pending" else "-"
+
     @admin.display(description="last error")
     def short_error(self, delivery: Delivery) -> str:
-        return list_text(delivery.last_error)
+        return list_text(delivery.last_error, 32)
 
     @admin.action(description="Retry selected deliveries (due now, a fresh schedule)…", permissions=["operate"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse | None:
@@ -83,7 +92,12 @@ class DeliveryAdmin(ReadOnlyAdmin):
         except NothingMatched as exc:
             self.message_user(request, f"Refused: {exc}.", messages.WARNING)
             return None
-        outcome_report(self, request, f"{record.summary()}.", refused=len(ids) - record.made_due)
+        left = len(ids) - (record.matched if record.dry_run else record.made_due)
+        summary = record.summary() + "." + (
+            f" {plural(left, 'selected delivery', 'selected deliveries')} left alone: delivered, or being sent "
+            "right now." if left else ""
+        )  # fmt: skip
+        outcome_report(self, request, summary, refused=left)
         return None
 
 
@@ -139,9 +153,9 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
                     since=form.cleaned_data.get("since"), dry_run=form.cleaned_data["dry_run"],
                 )  # fmt: skip
             except ValueError as exc:
-                self.message_user(request, f"{endpoint.url}: refused: {exc}", messages.WARNING)
+                self.message_user(request, f"Endpoint {endpoint.pk} ({endpoint.url}): refused: {exc}", messages.WARNING)
                 continue
-            self.message_user(request, f"{endpoint.url}: {record.summary()}", messages.SUCCESS)
+            self.message_user(request, f"Endpoint {endpoint.pk} ({endpoint.url}): {record.summary()}", messages.SUCCESS)
         return None
 
 

@@ -102,6 +102,11 @@ SPECTACULAR_SETTINGS = spectacular(
     description="Notifications and deliveries (by project for non-staff accounts); held messages and "
     "sequence gaps for operators.",
     hooks=["notifications.api.schema.notifier_schema", "codegen_telemetry.web.document_correlation_id"],
+    ENUM_NAME_OVERRIDES={
+        "ChannelEnum": "notifications.api.serializers.CHANNELS",
+        "SendChannelEnum": "notifications.api.operations.SEND_CHANNELS",
+        "RetryStatusEnum": "notifications.delivery.retries.RETRY_STATUSES",
+    },
 )
 
 #: The Redis of the Dramatiq queues.
