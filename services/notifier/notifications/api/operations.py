@@ -25,7 +25,11 @@ from notifications.redrive import KINDS, OUTCOMES, held_replay, held_selected, r
 
 #: The channels a delivery goes out by (in-app notifications are not sent).
 SEND_CHANNELS = list(CHANNELS)
-#: The most held messages one replay takes.
+#: The most held messages one replay names, and deliveries one retry names: with a reason, a body of that
+#: many ids stays under API_MAX_BODY_BYTES (64 KiB) however it is escaped. Filters reach further.
+REPLAY_IDS_MAX = 200
+RETRY_IDS_MAX = 1000
+#: The most held messages one replay takes (of each kind).
 REPLAY_MAX = 1000
 
 NOT_FOUND = OpenApiResponse(
@@ -46,12 +50,16 @@ class AgeField(serializers.CharField):
             raise serializers.ValidationError(str(exc)) from None
 
 
-@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 100})
-class MessageId(serializers.CharField):
+#: A message id (Dramatiq's are UUIDs) or an event id.
+MESSAGE_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+@extend_schema_field({"type": "string", "pattern": MESSAGE_ID_PATTERN, "minLength": 1, "maxLength": 100})
+class MessageId(serializers.RegexField):
     """A message id or an event id, as a JSON string (DRF would take 12 as "12")."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(max_length=100, trim_whitespace=False, **kwargs)
+        super().__init__(MESSAGE_ID_PATTERN, max_length=100, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -63,7 +71,7 @@ class HeldReplay(ClosedMixin, serializers.Serializer):
     """Which held messages to take in again: named by ``ids``, or every match of the filters with ``all``."""
 
     ids = serializers.ListField(
-        child=MessageId(), required=False, default=list, max_length=REPLAY_MAX,
+        child=MessageId(), required=False, default=list, max_length=REPLAY_IDS_MAX,
         help_text="message ids (poison) or event ids (parked, unknown)",
     )  # fmt: skip
     all = StrictBooleanField(default=False, help_text="replay every match of the filters (when no ids are named)")
@@ -101,8 +109,9 @@ class DeliveryRetry(ClosedMixin, serializers.Serializer):
     """Which deliveries to make due again: every filter given must match; at most ``limit``, oldest first."""
 
     ids = serializers.ListField(
-        child=StrictIntegerField(min_value=1, max_value=2**63 - 1), required=False, default=list, max_length=RETRY_MAX
-    )
+        child=StrictIntegerField(min_value=1, max_value=2**63 - 1), required=False, default=list,
+        max_length=RETRY_IDS_MAX,
+    )  # fmt: skip
     status = serializers.ChoiceField(choices=RETRY_STATUSES, default=RETRY_STATUSES[0])
     channel = serializers.ChoiceField(choices=SEND_CHANNELS, required=False)
     event_type = serializers.RegexField(NAME_PATTERN, max_length=100, required=False)
