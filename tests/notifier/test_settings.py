@@ -73,3 +73,16 @@ def test_production_settings_refuse_any_host(tmp_path):
     result = manage(["check", "--deploy"], **{**PRODUCTION, "DJANGO_ALLOWED_HOSTS": "notifier.example.com,*"},
                     DATABASE_URL=f"sqlite:///{tmp_path}/n.db")  # fmt: skip
     assert result.returncode != 0 and "'*' is refused in production" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("NOTIFIER_INTAKE_BATCH_MAX", "0", "NOTIFIER_INTAKE_BATCH_MAX: at least 1; got 0"),
+        ("NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY", "-2", "NOTIFIER_WEBHOOK_ENDPOINT_CONCURRENCY: at least 1; got -2"),
+        ("NOTIFIER_ORDER_WAIT", "soon", "NOTIFIER_ORDER_WAIT"),
+    ],
+)
+def test_a_setting_no_notifier_can_run_with_stops_it_at_start_naming_it(tmp_path, variable, value, says):
+    result = manage(["check"], **PRODUCTION, DATABASE_URL=f"sqlite:///{tmp_path}/n.db", **{variable: value})
+    assert result.returncode != 0 and says in result.stderr, result.stderr[-2000:]

@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 import dramatiq
-from django.conf import settings
 from django.db import connection
 
+from notifications.config import notifier_config
 from notifications.db import on_fresh_connection
 from notifications.resume import HELD, TAKEN_IN, inbox_resume
 from notifications.sweep import order_sweep
@@ -43,7 +43,7 @@ class ResumeHeldAtBoot(dramatiq.Middleware):
 
 def order_sweeps(stop: threading.Event) -> None:
     """Sweep waiting events until ``stop`` is set, every fifth of NOTIFIER_ORDER_WAIT (0.05 to 1 s)."""
-    interval = max(0.05, min(1.0, settings.NOTIFIER["ORDER_WAIT"] / 5))
+    interval = max(0.05, min(1.0, notifier_config().order_wait / 5))
     while not stop.wait(interval):
         try:
             swept = on_fresh_connection(order_sweep)

@@ -15,6 +15,7 @@ from dramatiq.middleware import CurrentMessage
 
 from codegen_config import RedisTarget
 from notifications.acks import ACK_MANY_LUA, BatchingAckConsumer
+from notifications.config import NotifierConfig
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +82,14 @@ class NotifierRedisBroker(RedisBroker):
         )  # fmt: skip
 
 
-def notifier_broker(redis: RedisTarget, config: dict[str, Any]) -> NotifierRedisBroker:
+def notifier_broker(redis: RedisTarget, config: NotifierConfig) -> NotifierRedisBroker:
     """The broker the worker uses, on ``redis`` (one server, or the primary Sentinel names: after a failover
     the consumers reconnect to the promoted replica), configured from NOTIFIER settings."""
     broker = NotifierRedisBroker(
-        client=redis.client(timeout=config["REDIS_TIMEOUT"], health_check_interval=30),
-        idle_poll_ms=config["IDLE_POLL_MS"],
-        heartbeat_timeout=config["HEARTBEAT_TIMEOUT_MS"],
-        maintenance_chance=config["MAINTENANCE_CHANCE"],
+        client=redis.client(timeout=config.redis_timeout, health_check_interval=30),
+        idle_poll_ms=config.idle_poll_ms,
+        heartbeat_timeout=config.heartbeat_timeout_ms,
+        maintenance_chance=config.maintenance_chance,
     )
     broker.add_middleware(CurrentMessage())
     return broker

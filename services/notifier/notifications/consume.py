@@ -14,6 +14,7 @@ from opentelemetry.trace import SpanKind
 
 from codegen_contracts import EVENTS_QUEUE, ContractError, EventReading, envelope_read
 from codegen_telemetry import log_context, span
+from notifications.config import notifier_config
 from notifications.db import on_fresh_connection
 from notifications.errors import PoisonEnvelope
 from notifications.inbox import inbox_take
@@ -26,9 +27,8 @@ logger = logging.getLogger(__name__)
 
 def retries_left(retries: int) -> bool:
     """Whether a message that failed ``retries`` times before may be tried again (MESSAGE_MAX_RETRIES)."""
-    from django.conf import settings
 
-    return retries < settings.NOTIFIER["MESSAGE_MAX_RETRIES"]
+    return retries < notifier_config().message_max_retries
 
 
 def should_retry(retries: int, exception: BaseException) -> bool:

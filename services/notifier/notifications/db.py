@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
+
+from notifications.config import notifier_config
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def connection_failure(exc: BaseException) -> bool:
 def on_fresh_connection(action: Callable[[], T], *, within: float | None = None) -> T:
     """Run ``action``; when it fails because the connection died, run it again on a new one.
 
-    Tries for up to ``within`` seconds (``NOTIFIER["DB_RECONNECT_SECONDS"]``), then raises the
+    Tries for up to ``within`` seconds (``NOTIFIER_DB_RECONNECT_SECONDS``), then raises the
     last error. Any other error, and any error inside an outer transaction, propagates at once.
     ``action`` must be safe to run again after a failure (its own transaction, or idempotent).
     """
@@ -67,9 +68,7 @@ def on_fresh_connection(action: Callable[[], T], *, within: float | None = None)
                 raise
             connection.close()
             if deadline is None:
-                deadline = time.monotonic() + (
-                    float(settings.NOTIFIER["DB_RECONNECT_SECONDS"]) if within is None else within
-                )
+                deadline = time.monotonic() + (notifier_config().db_reconnect_seconds if within is None else within)
             if time.monotonic() + wait > deadline:
                 raise
             logger.warning("database connection lost (%s); trying again on a new one", str(exc).strip()[:200])

@@ -8,11 +8,11 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from django.conf import settings
 from django.db import connection, transaction
 
 from codegen_contracts import Envelope, EventReading, envelope_read
 from codegen_telemetry import log_context
+from notifications.config import notifier_config
 from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes, pg_writes_checked
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
 from notifications.order_statement import order_take_statement
@@ -65,7 +65,7 @@ def inbox_take_many(
     # In (aggregate, sequence) order: effects are written in that order, and two batches sharing events
     # meet on their aggregates' cursors (or, without ordering, their inbox keys) in the same order.
     ordered = sorted(firsts.values(), key=lambda p: (p.aggregate, p.envelope.sequence, str(p.envelope.event_id)))
-    if settings.NOTIFIER["ORDERING"]:
+    if notifier_config().ordering:
         result = _ordered_take(ordered, single_statement=single_statement)
     else:
         writes = [(plan, None) for plan in ordered]

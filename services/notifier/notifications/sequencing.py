@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from notifications.config import notifier_config
 from notifications.models import AggregateCursor, InboxEvent, InboxStatus, SequenceGap
 
 #: An aggregate: (aggregate_type, aggregate_id).
@@ -183,7 +183,7 @@ class OpenGap:
 def gaps_open_list(*, alert_after: float | None = None, limit: int = 1000) -> list[OpenGap]:
     """Open gaps by aggregate, oldest first (at most ``limit`` aggregates); ``alerting`` once open
     longer than ``alert_after`` seconds (NOTIFIER_GAP_ALERT_AFTER)."""
-    alert_after = settings.NOTIFIER["GAP_ALERT_AFTER"] if alert_after is None else alert_after
+    alert_after = notifier_config().gap_alert_after if alert_after is None else alert_after
     cutoff = timezone.now() - timedelta(seconds=alert_after)
     by_aggregate: dict[Aggregate, list[SequenceGap]] = {}
     for gap in SequenceGap.objects.filter(closed_at__isnull=True).order_by("opened_at", "sequence"):

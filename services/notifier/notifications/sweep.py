@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from codegen_contracts import envelope_read
+from notifications.config import notifier_config
 from notifications.intake_writes import IntakeWrite, take_writes
 from notifications.models import AggregateCursor, InboxEvent, InboxStatus
 from notifications.ordering import order_expire
@@ -37,7 +37,7 @@ class Swept:
 
 def order_sweep(*, wait: float | None = None) -> Swept:
     """Give every waiting event older than ``wait`` seconds (NOTIFIER_ORDER_WAIT) its effect; record the gaps."""
-    wait = settings.NOTIFIER["ORDER_WAIT"] if wait is None else wait
+    wait = notifier_config().order_wait if wait is None else wait
     swept = Swept()
     cutoff = timezone.now() - timedelta(seconds=wait)
     due = (

@@ -32,17 +32,18 @@ from django.conf import settings  # noqa: E402
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
 from notifications.boot import OrderSweeper, ResumeHeldAtBoot  # noqa: E402
 from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E402
+from notifications.config import notifier_config  # noqa: E402
 from notifications.consume import event_consume, should_retry  # noqa: E402
 from notifications.errors import PoisonEnvelope  # noqa: E402
 from notifications.group_commit import IntakeWriter  # noqa: E402
 
-broker = notifier_broker(settings.REDIS, settings.NOTIFIER)
+broker = notifier_broker(settings.REDIS, notifier_config())
 broker.add_middleware(ResumeHeldAtBoot())
 broker.add_middleware(OrderSweeper())  # with ordering off too: events left waiting still take effect
 broker.add_middleware(WorkerMetrics())
 dramatiq.set_broker(broker)
 dramatiq.set_encoder(MsgspecJSONEncoder())
-intake_writer = IntakeWriter(max_batch=settings.NOTIFIER["INTAKE_BATCH_MAX"])
+intake_writer = IntakeWriter(max_batch=notifier_config().intake_batch_max)
 # What start-up loaded lives as long as the process: out of the collector's sight, a full
 # collection no longer walks it (about 17 ms each time here), which stalled messages now and then.
 gc.collect()
@@ -52,7 +53,7 @@ gc.freeze()
 @dramatiq.actor(
     actor_name=EVENTS_ACTOR,
     queue_name=EVENTS_QUEUE,
-    min_backoff=settings.NOTIFIER["MESSAGE_MIN_BACKOFF_MS"],
+    min_backoff=notifier_config().message_min_backoff_ms,
     retry_when=should_retry,
     throws=(PoisonEnvelope,),  # handled and recorded: one line, no traceback, dead-lettered at once
 )

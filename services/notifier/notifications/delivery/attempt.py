@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
 from codegen_telemetry import log_context, span
+from notifications.config import notifier_config
 from notifications.db import on_fresh_connection
 from notifications.delivery import channels
 from notifications.delivery.endpoints import endpoint_disable, endpoints_attempts_record
@@ -73,7 +73,7 @@ def _next_attempt(delivery: Delivery, result: SendResult, now: datetime) -> date
         return None
     delay = retry_delay(
         attempts=delivery.attempts,
-        schedule=tuple(settings.NOTIFIER["RETRY_SCHEDULE"]),
+        schedule=notifier_config().retry_schedule,
         jitter=RETRY_JITTER,
         retry_after=result.retry_after,
         rng=_rng,

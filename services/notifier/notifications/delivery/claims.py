@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
+from notifications.config import notifier_config
 from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EndpointState
 
 #: Candidates read per claim, as a multiple of the free senders (an endpoint without room skips its own).
@@ -31,14 +32,14 @@ LOST_ATTEMPT = "the sender stopped mid-attempt (its claim ran out); sent again"
 
 def claim_lease() -> timedelta:
     """How long a claim holds a delivery: longer than any attempt can take (timeouts, name resolution)."""
-    longest = max(float(settings.NOTIFIER["WEBHOOK_TIMEOUT"]), float(settings.EMAIL_TIMEOUT or 10))
+    longest = max(notifier_config().webhook_timeout, float(settings.EMAIL_TIMEOUT or 10))
     return timedelta(seconds=2 * longest + 5)
 
 
 def _claimable(now: datetime) -> Q:
     """Pending, due, not held by a live claim, its endpoint (if it has one yet) enabled, and not kept waiting by
     its endpoint's open breaker (due before the endpoint's last failure)."""
-    breaker = int(settings.NOTIFIER["BREAKER_FAILURES"])
+    breaker = notifier_config().breaker_failures
     waiting = Q(endpoint__consecutive_failures__gte=breaker, next_attempt_at__lte=F("endpoint__last_failure_at"))
     return (
         Q(status=DeliveryStatus.PENDING.value, next_attempt_at__lte=now)
@@ -61,8 +62,8 @@ def endpoints_in_flight(now: datetime, *, sent: Collection[int] = ()) -> dict[in
 
 def _endpoint_cap(failures: int) -> int:
     """Sends an endpoint may have in flight: one while its breaker is open."""
-    config = settings.NOTIFIER
-    return 1 if failures >= int(config["BREAKER_FAILURES"]) else int(config["ENDPOINT_CONCURRENCY"])
+    config = notifier_config()
+    return 1 if failures >= config.breaker_failures else config.endpoint_concurrency
 
 
 def _fitting(candidates: Iterable[Delivery], in_flight: dict[int, tuple[int, int]], limit: int) -> list[Delivery]:

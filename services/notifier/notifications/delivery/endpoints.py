@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from notifications.config import notifier_config
 from notifications.models import (
     Channel,
     Delivery,
@@ -108,7 +108,7 @@ def endpoints_attempts_record(
     failing = sorted(set(failures) - set(successes))
     if not failing:
         return disable
-    longest = timedelta(seconds=settings.NOTIFIER["DISABLE_AFTER"])
+    longest = timedelta(seconds=notifier_config().disable_after)
     for endpoint in WebhookEndpoint.objects.select_for_update().filter(pk__in=failing).order_by("pk"):
         endpoint.consecutive_failures += failures[endpoint.pk]
         endpoint.failing_since = endpoint.failing_since or now

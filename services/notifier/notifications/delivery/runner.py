@@ -20,10 +20,10 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from notifications.batches import batch_take
+from notifications.config import notifier_config
 from notifications.db import on_fresh_connection
 from notifications.delivery.attempt import Attempted, attempts_record, delivery_send
 from notifications.delivery.claims import deliveries_claim
@@ -53,9 +53,9 @@ class DeliveryRunner:
     """Sends due deliveries on ``threads`` senders until ``stop`` is set."""
 
     def __init__(self, *, threads: int | None = None, poll: float | None = None) -> None:
-        config = settings.NOTIFIER
-        self.threads = threads or int(config["DELIVERY_THREADS"])
-        self.poll = float(config["DELIVERY_POLL"]) if poll is None else poll
+        config = notifier_config()
+        self.threads = threads or config.delivery_threads
+        self.poll = config.delivery_poll if poll is None else poll
         self.stop = threading.Event()
         self.wake = threading.Event()
         self._busy = 0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from notifications.config import notifier_config
 from notifications.delivery.channels import CHANNELS
 from notifications.models import Delivery, DeliveryStatus, EndpointState, WebhookEndpoint
 
@@ -33,7 +33,7 @@ def deliveries_due_by_channel() -> dict[str, tuple[int, float]]:
 
 def endpoints_by_state() -> dict[str, int]:
     """Webhook endpoints by state: healthy, failing (failures since the last success), open (breaker), disabled."""
-    breaker = int(settings.NOTIFIER["BREAKER_FAILURES"])
+    breaker = notifier_config().breaker_failures
     enabled = Q(state=EndpointState.ENABLED.value)
     counts = WebhookEndpoint.objects.aggregate(
         healthy=Count("id", filter=enabled & Q(consecutive_failures=0)),

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from codegen_contracts.events import PROJECT_WEBHOOK_SECRET_ROTATED
 from codegen_contracts.signing import project_signing_key, signing_key_parse
+from notifications.config import notifier_config
 from notifications.models import Notification
 
 
@@ -63,12 +63,12 @@ def _key_version_read(project_id: int) -> KeyVersion:
 def webhook_signing_keys(*, project_id: int, now: datetime) -> list[bytes]:
     """The keys that sign ``project_id``'s webhooks at ``now``, newest first; ValueError saying why when the
     master key (or the legacy secret) is unusable."""
-    master = signing_key_parse(settings.NOTIFIER["WEBHOOK_MASTER_KEY"])
+    master = signing_key_parse(notifier_config().webhook_master_key)
     key = project_key_version(project_id)
     keys = [project_signing_key(master, project_id=project_id, version=key.version)]
     if key.version > 1 and key.previous_valid_until is not None and now < key.previous_valid_until:
         keys.append(project_signing_key(master, project_id=project_id, version=key.version - 1))
-    legacy = settings.NOTIFIER["WEBHOOK_SECRET"]
+    legacy = notifier_config().webhook_secret
     if legacy:
         keys.append(signing_key_parse(legacy))
     return keys

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import urllib3
-from django.conf import settings
 from django.utils import timezone
 
 from codegen_telemetry import traceparent_current
+from notifications.config import notifier_config
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.schedule import retry_after_seconds
 from notifications.delivery.signing import webhook_signing_keys
@@ -53,9 +53,9 @@ def webhook_body_of(notice: Notice, envelope: Envelope, late: bool) -> str:
 
 def webhook_send(delivery: Delivery) -> SendResult:
     """POST ``delivery``'s body to its URL, signed with its project's keys; ``webhook-id`` is the event id."""
-    config = settings.NOTIFIER
+    config = notifier_config()
     try:
-        target = webhook_target(delivery.target, allow_loopback=config["WEBHOOK_ALLOW_LOOPBACK"])
+        target = webhook_target(delivery.target, allow_loopback=config.webhook_allow_loopback)
     except UnsafeTarget as exc:
         return SendResult(Verdict.FINAL, error=f"refused: {exc}")
     event = delivery.event
@@ -71,7 +71,7 @@ def webhook_send(delivery: Delivery) -> SendResult:
         body=delivery.body.encode(),
         traceparent=traceparent_current() or event.traceparent,  # the attempt's span when tracing
     )
-    return _post(target, headers, delivery.body.encode(), timeout=config["WEBHOOK_TIMEOUT"])
+    return _post(target, headers, delivery.body.encode(), timeout=config.webhook_timeout)
 
 
 def _post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float) -> SendResult:
@@ -109,7 +109,7 @@ def _post(target: Target, headers: dict[str, str], body: bytes, *, timeout: floa
     retry_after = None
     if status in RETRY_AFTER_STATUSES:
         retry_after = retry_after_seconds(
-            response.headers.get("Retry-After"), now=timezone.now(), cap=settings.NOTIFIER["RETRY_AFTER_MAX"]
+            response.headers.get("Retry-After"), now=timezone.now(), cap=notifier_config().retry_after_max
         )
     return SendResult(
         Verdict.RETRY, status_code=status, error=f"HTTP {status}", response_body=text, retry_after=retry_after

@@ -7,11 +7,11 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from codegen_config.commands import BadArgument, plural
+from notifications.config import notifier_config
 from notifications.models import InboxEvent, InboxStatus, SequenceGap
 
 #: The shortest retention a purge accepts, in days. An inbox row is what makes a redelivered event count once;
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = options["days"] if options["days"] is not None else int(settings.NOTIFIER["INBOX_RETENTION_DAYS"])
+        days = options["days"] if options["days"] is not None else notifier_config().inbox_retention_days
         if days < RETENTION_FLOOR_DAYS:
             raise BadArgument(
                 f"--days: at least {RETENTION_FLOOR_DAYS} (younger inbox rows still deduplicate redeliveries); "
