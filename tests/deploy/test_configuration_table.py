@@ -67,7 +67,9 @@ def variables_read(path: Path) -> Iterator[str]:
         if isinstance(node, ast.Call):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-            environ_method = isinstance(func, ast.Attribute) and _is_environ(func.value) and name in ("get", "setdefault")
+            environ_method = (
+                isinstance(func, ast.Attribute) and _is_environ(func.value) and name in ("get", "setdefault")
+            )
             if not (name in READERS or environ_method):
                 continue
             if not node.args:
