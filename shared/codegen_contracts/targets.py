@@ -2,7 +2,7 @@
 
 The projects service refuses at write time what can be decided without DNS (scheme, credentials,
 port, a literal address that is not public, a ``localhost`` name); the notifier applies the same
-rule and then resolves the host and checks every address it resolves to (``notifications.ssrf``).
+rule and then resolves the host and checks every address it resolves to (``notifications.delivery.ssrf``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 NOTIFIER_SEED_DATA = """
 from notifications.delivery.endpoints import endpoints_assign
 from notifications.delivery.runner import deliveries_send_due
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.test_api import hold_one_of_each
 

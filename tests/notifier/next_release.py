@@ -14,7 +14,7 @@ import msgspec
 
 from codegen_contracts import EVENT_TYPES, EVENT_VERSIONS, UPCASTERS, Envelope, EventSpec
 from codegen_contracts.events import AGGREGATE_GENERATED_PROJECT, GENERATION_COMPLETED
-from notifications.handlers import HANDLERS, Notice, _notice, handle_generation_completed
+from notifications.intake.handlers import HANDLERS, Notice, _notice, handle_generation_completed
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.messages import constants
 
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryRetry, ProjectAccess, Redrive
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.test_api import hold_one_of_each

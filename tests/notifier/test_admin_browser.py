@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
 
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryRetry
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.test_api import hold_one_of_each

@@ -10,7 +10,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from codegen_telemetry.logs import WorkContextFilter
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db
@@ -172,8 +172,8 @@ def test_health(client):
 def hold_one_of_each() -> dict[str, str]:
     """A parked event, an unknown type and a poison message; their ids by kind."""
     from codegen_contracts import envelope_to_builtins
-    from notifications.consume import event_consume
     from notifications.errors import PoisonEnvelope
+    from notifications.intake.consume import event_consume
     from tests.notifier.test_inbox import FakeMessage
 
     parked = {**envelope_to_builtins(envelope()), "schema_version": 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 
-from notifications.batches import batch_take
+from notifications.intake.batches import batch_take
 
 
 def filled(*items: object) -> queue.SimpleQueue:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryRetry, InboxEvent, Redrive
 from tests.notifier.conftest import envelope, generation_payload, notifier_database_url
 from tests.support import NOTIFIER_MANAGE, REPO

@@ -14,11 +14,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from codegen_contracts import envelope_to_builtins
-from notifications.consume import event_consume
 from notifications.delivery.runner import deliveries_send_due
+from notifications.intake.consume import event_consume
+from notifications.intake.resume import inbox_resume
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage, Redrive
-from notifications.redrive import held_message, held_replay
-from notifications.resume import inbox_resume
+from notifications.operations.redrive import held_message, held_replay
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.next_release import install, uninstall
 from tests.notifier.test_inbox import FakeMessage

@@ -93,7 +93,7 @@ def test_a_session_ended_inside_a_transaction_runs_again_on_a_new_connection():
     connection looks healthy: the error itself says it was the connection's."""
     from django.db import connection, transaction
 
-    from notifications.db import on_fresh_connection
+    from notifications.reconnect import on_fresh_connection
     from tests.notifier.conftest import notifier_database_url
 
     tries = []

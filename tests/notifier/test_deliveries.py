@@ -15,12 +15,12 @@ from standardwebhooks.webhooks import Webhook
 from codegen_config.signing import DEV_MASTER_KEY
 from codegen_contracts import envelope_to_builtins
 from codegen_contracts.signing import project_signing_key, secret_text
-from notifications.consume import event_consume
 from notifications.delivery import channels
 from notifications.delivery.channels import ChannelSpec
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.runner import deliveries_send_due
-from notifications.inbox import inbox_take
+from notifications.intake.consume import event_consume
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint
 from tests.notifier.conftest import envelope, generation_payload
 

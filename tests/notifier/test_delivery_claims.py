@@ -14,7 +14,7 @@ from notifications.delivery.claims import LOST_ATTEMPT
 from notifications.delivery.claims import deliveries_claim as claimed
 from notifications.delivery.endpoints import endpoints_assign, endpoints_attempts_record
 from notifications.delivery.runner import deliveries_send_due
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from tests.notifier.conftest import envelope, generation_payload
 

@@ -14,7 +14,7 @@ import pytest
 from codegen_contracts import envelope_to_builtins
 from devinfra.postgres import PostgresServer
 from devinfra.redis import RedisServer
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt
 from tests.fakes import WebhookReceiver
 from tests.notifier.conftest import enqueue, envelope, generation_payload, worker_env

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from notifications.delivery.endpoints import endpoints_assign
 from notifications.delivery.runner import deliveries_send_due
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, EndpointAction, Notification, ProjectAccess, WebhookEndpoint
 from tests.notifier.conftest import envelope, generation_payload, notifier_database_url
 from tests.notifier.test_api import client_for

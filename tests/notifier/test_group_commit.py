@@ -11,10 +11,10 @@ import pytest
 from django.db import DatabaseError, connection
 
 from codegen_contracts import Envelope
-from notifications.group_commit import IntakeWriter
-from notifications.inbox import inbox_take_many
+from notifications.intake.group_commit import IntakeWriter
+from notifications.intake.inbox import inbox_take_many
+from notifications.intake.plans import Intake
 from notifications.models import Delivery, InboxEvent, Notification
-from notifications.plans import Intake
 from tests.notifier.conftest import envelope, generation_payload
 from tests.support import poll, wait_for
 

@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from notifications.consume import event_consume
 from notifications.errors import PoisonEnvelope
-from notifications.inbox import inbox_take
+from notifications.intake.consume import event_consume
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, InboxEvent, Notification, PoisonMessage
 from tests.notifier.conftest import envelope, generation_payload
 
@@ -116,7 +116,7 @@ def test_poison_message_is_recorded_and_refused_for_retry():
         event_consume({"event_id": "not-a-uuid"}, message=FakeMessage("m-2"))
     record = PoisonMessage.objects.get()
     assert record.message_id == "m-2" and record.dead_lettered and "event_id" in record.last_error
-    from notifications.consume import should_retry
+    from notifications.intake.consume import should_retry
 
     assert should_retry(0, PoisonEnvelope("x")) is False
     assert should_retry(0, RuntimeError("db down")) is True
@@ -126,7 +126,7 @@ def test_processing_failures_are_counted_in_the_database(monkeypatch):
     def broken(envelope):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("notifications.consume.inbox_take", broken)
+    monkeypatch.setattr("notifications.intake.consume.inbox_take", broken)
     data = {
         "event_id": "5b1d7b0e-1d7f-4a52-8b7b-7f0c1f9f2d12",
         "event_type": "generation.completed",
@@ -146,7 +146,7 @@ def test_processing_failures_are_counted_in_the_database(monkeypatch):
 
 def test_the_inbox_keeps_envelope_fields_by_their_names():
     from codegen_contracts import Envelope
-    from notifications.intake_writes import INBOX_ENVELOPE_FIELDS
+    from notifications.intake.intake_writes import INBOX_ENVELOPE_FIELDS
 
     assert set(INBOX_ENVELOPE_FIELDS) <= set(Envelope.__struct_fields__)
     assert all(InboxEvent._meta.get_field(name).column == name for name in INBOX_ENVELOPE_FIELDS)

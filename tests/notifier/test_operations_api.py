@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import get_user_model
 
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryRetry, InboxEvent, Notification, PoisonMessage, Redrive
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.test_api import client_for, hold_one_of_each

@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from notifications.inbox import inbox_take, inbox_take_many
+from notifications.intake.inbox import inbox_take, inbox_take_many
+from notifications.intake.sweep import order_sweep
 from notifications.models import AggregateCursor, Delivery, InboxEvent, Notification, SequenceGap
-from notifications.sweep import order_sweep
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -186,8 +186,8 @@ def interleaved(monkeypatch, intakes: list) -> list[str]:
     before its write, by one of ``intakes`` (another intake winning the race for the cursor); returns the
     paths taken ("read" or "lock"), in order. (The one statement of the plain cases reads and moves the
     cursor in one snapshot: its races are the concurrent test's.)"""
-    from notifications import inbox
-    from notifications.plans import Taken
+    from notifications.intake import inbox
+    from notifications.intake.plans import Taken
 
     monkeypatch.setattr(inbox, "order_take_statement", lambda plans: Taken(undecided=list(plans)))
 

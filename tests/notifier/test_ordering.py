@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_expire
+from notifications.intake.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_expire
 
 
 def arrivals(*sequences: int) -> list[Arrival]:
@@ -65,7 +65,7 @@ def test_expiry_releases_a_waiting_event_the_cursor_has_passed_first():
 
 
 def test_the_next_sequences_in_a_run_are_recognised_as_the_common_case():
-    from notifications.ordering import order_in_run
+    from notifications.intake.ordering import order_in_run
 
     assert order_in_run(2, [3, 4, 5]) and order_in_run(0, [1])
     assert not order_in_run(2, [4]) and not order_in_run(2, [3, 5]) and not order_in_run(2, [2, 3])

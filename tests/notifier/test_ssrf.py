@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
+from notifications.delivery.ssrf import REFUSED_RANGES, address_problem, webhook_target
 from notifications.errors import UnsafeTarget
-from notifications.ssrf import REFUSED_RANGES, address_problem, webhook_target
 
 REFUSED = [
     "http://127.0.0.1/hook",

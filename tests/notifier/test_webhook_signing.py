@@ -14,7 +14,7 @@ from codegen_config.signing import DEV_MASTER_KEY
 from codegen_contracts.signing import project_signing_key, secret_text
 from notifications.delivery import signing
 from notifications.delivery.runner import deliveries_send_due
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, Notification
 from tests.notifier.conftest import envelope, generation_payload
 from tests.support import wait_for

@@ -13,12 +13,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from codegen_contracts import envelope_to_builtins
-from notifications.consume import event_consume
 from notifications.delivery.runner import deliveries_send_due
 from notifications.errors import PoisonEnvelope
-from notifications.group_commit import IntakeWriter
+from notifications.intake.consume import event_consume
+from notifications.intake.group_commit import IntakeWriter
+from notifications.intake.sweep import order_sweep
 from notifications.models import Delivery
-from notifications.sweep import order_sweep
 from notifications.worker_metrics import _remove_dead_processes_files
 from tests.notifier.conftest import envelope, generation_payload
 from tests.notifier.test_inbox import FakeMessage
@@ -72,7 +72,7 @@ def delivery_attempt_once(delivery_id: int):
 
 
 def test_a_delivery_counts_its_outcome_and_tries(smtp_sink, fast_sends):
-    from notifications.inbox import inbox_take
+    from notifications.intake.inbox import inbox_take
 
     delivered = sample("notifier_deliveries_total", channel="email", outcome="delivered")
     tries = sample("notifier_delivery_attempts_sum", channel="email")

@@ -11,15 +11,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from codegen_config.commands import plural
-from notifications.admin_actions import (
-    ReadOnlyAdmin,
-    action_confirm,
-    actor_of,
-    form_applied,
-    list_text,
-    list_time,
-    outcome_report,
-)  # fmt: skip
 from notifications.models import (
     HELD_STATUSES,
     AggregateCursor,
@@ -30,7 +21,16 @@ from notifications.models import (
     Redrive,
     SequenceGap,
 )
-from notifications.redrive import TAKEN_IN, HeldMessage, held_replay, held_summary, of_inbox, of_poison
+from notifications.operations.admin_actions import (
+    ReadOnlyAdmin,
+    action_confirm,
+    actor_of,
+    form_applied,
+    list_text,
+    list_time,
+    outcome_report,
+)  # fmt: skip
+from notifications.operations.redrive import TAKEN_IN, HeldMessage, held_replay, held_summary, of_inbox, of_poison
 
 #: The most messages one admin replay takes (in the request);
 #: more go through ``manage.py poison replay``.
@@ -238,7 +238,7 @@ class AggregateCursorAdmin(ReadOnlyAdmin):
 
 @admin.register(ProjectAccess)
 class ProjectAccessAdmin(admin.ModelAdmin):
-    """Grant a non-staff API account one project's notifications and deliveries (notifications.access)."""
+    """Grant a non-staff API account one project's notifications and deliveries (notifications.api.access)."""
 
     list_display = ["user", "project_id", "granted_at", "granted_by"]
     list_filter = ["user"]

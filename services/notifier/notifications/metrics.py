@@ -16,8 +16,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from notifications.delivery.selectors import deliveries_due_by_channel, endpoints_by_state
+from notifications.intake.sequencing import gaps_open_list
 from notifications.models import InboxEvent, InboxStatus, PoisonMessage
-from notifications.sequencing import gaps_open_list
 
 
 class NotifierStateCollector(Collector):

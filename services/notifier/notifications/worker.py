@@ -30,12 +30,12 @@ import dramatiq  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from codegen_contracts import EVENTS_ACTOR, EVENTS_QUEUE  # noqa: E402
-from notifications.boot import OrderSweeper, ResumeHeldAtBoot  # noqa: E402
 from notifications.broker import MsgspecJSONEncoder, notifier_broker  # noqa: E402
 from notifications.config import notifier_config  # noqa: E402
-from notifications.consume import event_consume, should_retry  # noqa: E402
 from notifications.errors import PoisonEnvelope  # noqa: E402
-from notifications.group_commit import IntakeWriter  # noqa: E402
+from notifications.intake.boot import OrderSweeper, ResumeHeldAtBoot  # noqa: E402
+from notifications.intake.consume import event_consume, should_retry  # noqa: E402
+from notifications.intake.group_commit import IntakeWriter  # noqa: E402
 
 broker = notifier_broker(settings.REDIS, notifier_config())
 broker.add_middleware(ResumeHeldAtBoot())

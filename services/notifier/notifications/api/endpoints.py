@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from codegen_api.schema import CONFLICT
 from codegen_api.serializers import ClosedMixin, DateTimeRfc3339Field, ReasonField, StrictBooleanField
-from notifications.access import endpoints_visible
+from notifications.api.access import endpoints_visible
 from notifications.api.filters import WebhookEndpointFilter
 from notifications.delivery.recovery import endpoint_act
 from notifications.models import DeliveryAttempt, EndpointAction, WebhookEndpoint

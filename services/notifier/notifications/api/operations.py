@@ -21,7 +21,7 @@ from codegen_contracts.names import NAME_PATTERN
 from notifications.delivery.channels import CHANNELS
 from notifications.delivery.retries import RETRY_MAX, RETRY_STATUSES, DeliverySelection, deliveries_retry, retry_json
 from notifications.errors import NothingMatched
-from notifications.redrive import KINDS, OUTCOMES, held_replay, held_selected, replayed_json
+from notifications.operations.redrive import KINDS, OUTCOMES, held_replay, held_selected, replayed_json
 
 #: The channels a delivery goes out by (in-app notifications are not sent).
 SEND_CHANNELS = list(CHANNELS)

@@ -1,12 +1,12 @@
 """The notifier API's bodies: notifications and deliveries from their models, the held-message query it
-parses, and the operator answers (built by notifications.redrive and .sequencing; documented here)."""
+parses, and the operator answers (built by notifications.operations.redrive and .sequencing; documented here)."""
 
 from rest_framework import serializers
 
 from codegen_api.serializers import QueryIntegerField
 from codegen_contracts.names import NAME_PATTERN
 from notifications.models import Channel, Delivery, Notification
-from notifications.redrive import KINDS
+from notifications.operations.redrive import KINDS
 
 #: Every channel a notification or a delivery names (the schema's ChannelEnum).
 CHANNELS = [channel.value for channel in Channel]

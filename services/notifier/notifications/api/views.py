@@ -1,4 +1,4 @@
-"""Read-only REST API for operator and service accounts: what each may read is notifications.access."""
+"""Read-only REST API for operator and service accounts: what each may read is notifications.api.access."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from codegen_api.filters import query_params_once
-from notifications.access import deliveries_visible, notifications_visible
 from notifications.api import serializers as shapes
+from notifications.api.access import deliveries_visible, notifications_visible
 from notifications.api.endpoints import DeliveryAttemptSerializer
 from notifications.api.filters import DeliveryFilter, NotificationFilter
+from notifications.intake.sequencing import gaps_open_list
 from notifications.models import Delivery, Notification
-from notifications.redrive import KINDS, held_message, held_messages, held_summary
-from notifications.sequencing import gaps_open_list
+from notifications.operations.redrive import KINDS, held_message, held_messages, held_summary
 
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):

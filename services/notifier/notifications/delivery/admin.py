@@ -13,7 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from codegen_config.commands import plural
-from notifications.admin_actions import (
+from notifications.delivery.recovery import endpoint_act
+from notifications.delivery.retries import RETRY_MAX, DeliverySelection, deliveries_retry
+from notifications.errors import NothingMatched
+from notifications.models import Delivery, DeliveryAttempt, DeliveryRetry, EndpointAction, WebhookEndpoint
+from notifications.operations.admin_actions import (
     ReadOnlyAdmin,
     ReasonForm,
     action_confirm,
@@ -23,10 +27,6 @@ from notifications.admin_actions import (
     list_time,
     outcome_report,
 )  # fmt: skip
-from notifications.delivery.recovery import endpoint_act
-from notifications.delivery.retries import RETRY_MAX, DeliverySelection, deliveries_retry
-from notifications.errors import NothingMatched
-from notifications.models import Delivery, DeliveryAttempt, DeliveryRetry, EndpointAction, WebhookEndpoint
 
 
 class DeliveryAttemptInline(admin.TabularInline):

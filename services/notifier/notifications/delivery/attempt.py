@@ -19,13 +19,13 @@ from opentelemetry.trace import SpanKind
 
 from codegen_telemetry import log_context, span
 from notifications.config import notifier_config
-from notifications.db import on_fresh_connection
 from notifications.delivery import channels
 from notifications.delivery.endpoints import endpoint_disable, endpoints_attempts_record
 from notifications.delivery.metrics import attempt_counted, delivery_settled
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.schedule import retry_delay
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, EndpointState, WebhookEndpoint
+from notifications.reconnect import on_fresh_connection
 
 logger = logging.getLogger(__name__)
 

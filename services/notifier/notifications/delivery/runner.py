@@ -22,14 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.db import DatabaseError, close_old_connections
 
-from notifications.batches import batch_take
 from notifications.config import notifier_config
-from notifications.db import on_fresh_connection
 from notifications.delivery.attempt import Attempted, attempts_record, delivery_send
 from notifications.delivery.claims import deliveries_claim
 from notifications.delivery.endpoints import ASSIGN_BATCH, endpoints_assign
 from notifications.delivery.wakeup import DeliveryListener
+from notifications.intake.batches import batch_take
 from notifications.models import Delivery
+from notifications.reconnect import on_fresh_connection
 
 logger = logging.getLogger(__name__)
 

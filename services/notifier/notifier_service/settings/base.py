@@ -71,7 +71,7 @@ TEMPLATES = [
 def database_settings(url: str) -> dict[str, Any]:
     """This service's database from ``url``: every statement bound on the server (the intake statement
     is then parsed and planned once per connection: 0.3 ms instead of 0.8 ms), no health-check query
-    per message (a connection a restart killed is replaced by ``notifications.db``)."""
+    per message (a connection a restart killed is replaced by ``notifications.reconnect``)."""
     return codegen_config.database_settings(url, server_side_binding=True, health_checks=False)
 
 

@@ -17,8 +17,8 @@ from notifications.delivery.outcomes import SendResult
 
 if TYPE_CHECKING:
     from codegen_contracts import Envelope
+    from notifications.intake.notice import Notice
     from notifications.models import Delivery
-    from notifications.notice import Notice
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from notifications.models import Channel, Delivery
 
 if TYPE_CHECKING:
     from codegen_contracts import Envelope
-    from notifications.notice import Notice
+    from notifications.intake.notice import Notice
 
 NAME = Channel.EMAIL.value
 

@@ -17,14 +17,14 @@ from notifications.config import notifier_config
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.schedule import retry_after_seconds
 from notifications.delivery.signing import webhook_signing_keys
+from notifications.delivery.ssrf import Target, webhook_target
+from notifications.delivery.webhooks import webhook_body, webhook_headers
 from notifications.errors import UnsafeTarget
 from notifications.models import Channel, Delivery
-from notifications.ssrf import Target, webhook_target
-from notifications.webhooks import webhook_body, webhook_headers
 
 if TYPE_CHECKING:
     from codegen_contracts import Envelope
-    from notifications.notice import Notice
+    from notifications.intake.notice import Notice
 
 NAME = Channel.WEBHOOK.value
 

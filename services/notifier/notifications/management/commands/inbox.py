@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from codegen_config import duration_seconds
 from codegen_config.commands import BadArgument, plural
-from notifications.sequencing import gaps_open_list, sequence_ranges
+from notifications.intake.sequencing import gaps_open_list, sequence_ranges
 
 
 class Command(BaseCommand):

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from codegen_config.commands import BadArgument, NothingMatched, PartlyFailed, ids_listed, plural
+from notifications.intake.resume import HELD, REFUSED, TAKEN_IN, inbox_resume
 from notifications.models import HELD_STATUSES, InboxEvent
-from notifications.resume import HELD, REFUSED, TAKEN_IN, inbox_resume
 
 
 class Command(BaseCommand):

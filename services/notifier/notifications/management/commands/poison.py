@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from codegen_config.commands import BadArgument, PartlyFailed, plural
 from codegen_config.commands import NothingMatched as CommandNothingMatched
 from notifications.errors import NothingMatched
-from notifications.redrive import (
+from notifications.operations.redrive import (
     KINDS,
     HeldMessage,
     held_message,

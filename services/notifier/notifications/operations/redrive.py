@@ -24,9 +24,9 @@ from django.utils import timezone
 from codegen_config.commands import ids_listed
 from codegen_contracts import ContractError, ReadingOutcome, envelope_read
 from notifications.errors import NothingMatched
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
+from notifications.intake.resume import HELD, OUTCOMES, REFUSED, TAKEN_IN, Resumed, inbox_resume
 from notifications.models import HELD_STATUSES, InboxEvent, InboxStatus, PoisonMessage, Redrive
-from notifications.resume import HELD, OUTCOMES, REFUSED, TAKEN_IN, Resumed, inbox_resume
 
 #: The kinds of held message, as listed and filtered.
 POISON = "poison"

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from codegen_contracts import ContractError, ReadingOutcome, envelope_read
-from notifications.intake_writes import intake_effects_write
+from notifications.intake.intake_writes import intake_effects_write
+from notifications.intake.plans import intake_plan
 from notifications.models import HELD_STATUSES, InboxEvent
-from notifications.plans import intake_plan
 
 logger = logging.getLogger(__name__)
 

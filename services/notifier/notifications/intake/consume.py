@@ -15,11 +15,11 @@ from opentelemetry.trace import SpanKind
 from codegen_contracts import EVENTS_QUEUE, ContractError, EventReading, envelope_read
 from codegen_telemetry import log_context, span
 from notifications.config import notifier_config
-from notifications.db import on_fresh_connection
 from notifications.errors import PoisonEnvelope
-from notifications.inbox import inbox_take
+from notifications.intake.inbox import inbox_take
+from notifications.intake.plans import Intake
 from notifications.models import InboxStatus, PoisonMessage
-from notifications.plans import Intake
+from notifications.reconnect import on_fresh_connection
 from notifications.worker_metrics import event_counted, lag_observed
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from typing import Any
 from codegen_contracts import Envelope, ExportPayload, GenerationPayload, SecretRotatedPayload
 from codegen_contracts import events as catalogue
 from notifications.delivery.channels import channel_targets
+from notifications.intake.notice import Notice
 from notifications.models import Channel
-from notifications.notice import Notice
 
 __all__ = ["HANDLERS", "Notice"]
 

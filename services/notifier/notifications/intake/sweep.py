@@ -1,6 +1,6 @@
 """Events that waited long enough for an earlier sequence: they take effect anyway, the missing ones become gaps.
 
-``order_sweep`` runs in a thread of every worker process (``notifications.boot``) every fraction of
+``order_sweep`` runs in a thread of every worker process (``notifications.intake.boot``) every fraction of
 NOTIFIER_ORDER_WAIT. An aggregate whose cursor an intake holds at that moment is skipped until the
 next pass, so the sweep never blocks a worker thread.
 """
@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from codegen_contracts import envelope_read
 from notifications.config import notifier_config
-from notifications.intake_writes import IntakeWrite, take_writes
+from notifications.intake.intake_writes import IntakeWrite, take_writes
+from notifications.intake.ordering import order_expire
+from notifications.intake.plans import intake_plan
+from notifications.intake.sequencing import gaps_open
 from notifications.models import AggregateCursor, InboxEvent, InboxStatus
-from notifications.ordering import order_expire
-from notifications.plans import intake_plan
-from notifications.sequencing import gaps_open
 from notifications.worker_metrics import lag_observed
 
 #: Aggregates looked at per pass.

@@ -10,7 +10,7 @@ import msgspec
 
 from codegen_contracts import Envelope, EventReading, ReadingOutcome, envelope_to_builtins, event_spec
 from notifications.delivery.channels import CHANNELS
-from notifications.handlers import HANDLERS, Notice
+from notifications.intake.handlers import HANDLERS, Notice
 from notifications.models import Delivery, InboxStatus
 
 

@@ -13,9 +13,9 @@ import msgspec
 from django.db import connection, transaction
 from django.utils import timezone
 
+from notifications.intake.plans import IntakePlan
+from notifications.intake.sequencing import CURSORS_MOVE_CHECKED, gaps_close
 from notifications.models import AggregateCursor, Channel, InboxEvent, Notification
-from notifications.plans import IntakePlan
-from notifications.sequencing import CURSORS_MOVE_CHECKED, gaps_close
 
 #: The envelope's fields an inbox row keeps, each a column of the same name, with its PostgreSQL type:
 #: the one list both intake paths (and the JSON the single statement is sent) are built from.

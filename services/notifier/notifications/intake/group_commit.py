@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from django.db import close_old_connections, connection
 
 from codegen_contracts import EventReading
-from notifications.batches import batch_take
-from notifications.db import on_fresh_connection
-from notifications.inbox import inbox_take_many
-from notifications.plans import Intake
+from notifications.intake.batches import batch_take
+from notifications.intake.inbox import inbox_take_many
+from notifications.intake.plans import Intake
+from notifications.reconnect import on_fresh_connection
 from notifications.worker_metrics import INTAKE_BATCH
 
 logger = logging.getLogger(__name__)

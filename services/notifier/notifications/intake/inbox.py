@@ -13,12 +13,12 @@ from django.db import connection, transaction
 from codegen_contracts import Envelope, EventReading, envelope_read
 from codegen_telemetry import log_context
 from notifications.config import notifier_config
-from notifications.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes, pg_writes_checked
+from notifications.intake.intake_writes import CursorMove, IntakeWrite, orm_writes, pg_writes, pg_writes_checked
+from notifications.intake.order_statement import order_take_statement
+from notifications.intake.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
+from notifications.intake.plans import Intake, IntakePlan, Taken, intake_plan, reading_of
+from notifications.intake.sequencing import Position, aggregates_lock, aggregates_read
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
-from notifications.order_statement import order_take_statement
-from notifications.ordering import APPLY, LATE, WAIT, Arrival, order_decide, order_in_run
-from notifications.plans import Intake, IntakePlan, Taken, intake_plan, reading_of
-from notifications.sequencing import Position, aggregates_lock, aggregates_read
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def inbox_take_many(
     else. With NOTIFIER_ORDERING (the default) each aggregate's events take effect in sequence
     order: one that arrives ahead of a missing sequence is recorded as waiting, and takes effect
     when the missing one arrives (in the same transaction, released deliveries handed back with
-    the arrival that released them) or when its wait is over (``notifications.sweep``); one whose
+    the arrival that released them) or when its wait is over (``notifications.intake.sweep``); one whose
     sequence the aggregate has passed takes effect marked late, closing the gap it fills.
 
     An event's inbox row and everything it causes commit together: on PostgreSQL in one autocommit

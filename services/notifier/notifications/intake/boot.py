@@ -10,9 +10,9 @@ import dramatiq
 from django.db import connection
 
 from notifications.config import notifier_config
-from notifications.db import on_fresh_connection
-from notifications.resume import HELD, TAKEN_IN, inbox_resume
-from notifications.sweep import order_sweep
+from notifications.intake.resume import HELD, TAKEN_IN, inbox_resume
+from notifications.intake.sweep import order_sweep
+from notifications.reconnect import on_fresh_connection
 
 logger = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from datetime import datetime
 
 from django.db import connection
 
-from notifications.intake_writes import INBOX_ENVELOPE_FIELDS, PG_EVENT_COLUMNS, pg_params
-from notifications.plans import IntakePlan, Taken
-from notifications.sequencing import CURSOR_OF, CURSORS_MOVE_CHECKED, INBOX_HAS, WAITING_OF, Aggregate
+from notifications.intake.intake_writes import INBOX_ENVELOPE_FIELDS, PG_EVENT_COLUMNS, pg_params
+from notifications.intake.plans import IntakePlan, Taken
+from notifications.intake.sequencing import CURSOR_OF, CURSORS_MOVE_CHECKED, INBOX_HAS, WAITING_OF, Aggregate
 
 #: The inbox columns the statement writes from its input (the status and effects it decides).
 _COPIED = (*INBOX_ENVELOPE_FIELDS, "schema_version", "reason", "raw", "late")
