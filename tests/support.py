@@ -139,3 +139,18 @@ class Processes:
                 process.wait()
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # anything it left behind
+
+
+def command_run(manage: Path, settings_module: str, database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A management command run as an operator runs it: a subprocess of its own, on ``database_url``."""
+    env = {"DJANGO_SETTINGS_MODULE": settings_module, "DATABASE_URL": database_url, "PATH": "/usr/bin:/bin",
+           "PYTHONPATH": f"{REPO}:{manage.parent}"}  # fmt: skip
+    return subprocess.run([sys.executable, str(manage), *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def one_line_error(done: subprocess.CompletedProcess[str], code: int, says: str) -> None:
+    """``done`` exited with ``code`` and said why on one line of stderr containing ``says``, no traceback."""
+    assert done.returncode == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert says in line, line

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryRetry, InboxEvent, Redrive
 from tests.notifier.conftest import envelope, generation_payload, notifier_database_url
-from tests.support import NOTIFIER_MANAGE, REPO
+from tests.support import NOTIFIER_MANAGE, command_run, one_line_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,17 +21,7 @@ MISSING_EVENT = "00000000-0000-4000-8000-000000000001"
 
 
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {"DJANGO_SETTINGS_MODULE": "notifier_service.settings.test", "DATABASE_URL": notifier_database_url(),
-           "PYTHONPATH": f"{REPO}:{REPO / 'services' / 'notifier'}", "PATH": "/usr/bin:/bin"}  # fmt: skip
-    return subprocess.run([sys.executable, str(NOTIFIER_MANAGE), *args], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
-
-
-def one_line_error(done: subprocess.CompletedProcess[str], code: int, says: str) -> None:
-    assert done.returncode == code, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    [line] = done.stderr.strip().splitlines()
-    assert says in line, line
+    return command_run(NOTIFIER_MANAGE, "notifier_service.settings.test", notifier_database_url(), *args)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 from django.db import connection
@@ -14,7 +13,7 @@ from django.db import connection
 from outbox.models import OutboxReplay
 from projects.models import GeneratedProject
 from tests.projects.factories import GeneratedProjectFactory, ProjectFileFactory
-from tests.support import MANAGE, REPO
+from tests.support import MANAGE, command_run, one_line_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,17 +22,8 @@ MISSING_EVENT = "00000000-0000-4000-8000-000000000001"
 
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
     s = connection.settings_dict
-    env = {"DJANGO_SETTINGS_MODULE": "projects_service.settings.test", "PATH": "/usr/bin:/bin",
-           "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
-           "PYTHONPATH": f"{REPO}:{REPO / 'services' / 'projects'}"}  # fmt: skip
-    return subprocess.run([sys.executable, str(MANAGE), *args], env=env, capture_output=True, text=True, timeout=120)
-
-
-def one_line_error(done: subprocess.CompletedProcess[str], code: int, says: str) -> None:
-    assert done.returncode == code, done.stdout + done.stderr
-    assert "Traceback" not in done.stderr
-    [line] = done.stderr.strip().splitlines()
-    assert says in line, line
+    url = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    return command_run(MANAGE, "projects_service.settings.test", url, *args)
 
 
 @pytest.mark.parametrize(

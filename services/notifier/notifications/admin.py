@@ -29,7 +29,7 @@ from notifications.operations.admin_actions import (
     list_text,
     list_time,
     outcome_report,
-)  # fmt: skip
+)
 from notifications.operations.redrive import TAKEN_IN, HeldMessage, held_replay, held_summary, of_inbox, of_poison
 
 #: The most messages one admin replay takes (in the request);

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -133,58 +133,66 @@ class DeliveryRetryResultSerializer(serializers.Serializer):
     ids = serializers.ListField(child=serializers.IntegerField(), help_text="the deliveries matched")
 
 
-class StaffOnly(APIView):
+class OperationView(APIView):
+    """A staff-only action: its body parsed by ``body``, then ``act`` with the validated data and the actor;
+    NothingMatched is a 404 naming the ids (or the selection)."""
+
     permission_classes = [IsAdminUser]
+    body: type[serializers.Serializer]
 
+    def act(self, given: dict[str, Any], actor: str) -> dict[str, Any]:
+        raise NotImplementedError
 
-def _not_found(exc: NothingMatched) -> ReferenceNotFound:
-    return ReferenceNotFound("ids" if exc.missing else "body", str(exc))
-
-
-class HeldReplayView(StaffOnly):
-    @extend_schema(
-        operation_id="v1_held_replay", request=HeldReplay,
-        responses={200: HeldReplayResultSerializer, 404: NOT_FOUND},
-    )  # fmt: skip
     def post(self, request: Request) -> Response:
-        """Take held messages in again through the inbox (one effect each), recorded with the reason."""
-        body = HeldReplay(data=request.data)
+        body = self.body(data=request.data)
         body.is_valid(raise_exception=True)
-        given = body.validated_data
         try:
-            messages = held_selected(
-                kinds=given.get("kind") or KINDS, event_type=given.get("event_type"), ids=given["ids"] or None,
-                limit=given["limit"],
-            )  # fmt: skip
+            return Response(self.act(body.validated_data, request.user.get_username()))
         except NothingMatched as exc:
-            raise _not_found(exc) from None
+            raise ReferenceNotFound("ids" if exc.missing else "body", str(exc)) from None
+
+
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="v1_held_replay",
+        request=HeldReplay,
+        responses={200: HeldReplayResultSerializer, 404: NOT_FOUND},
+        description="Take held messages in again through the inbox (one effect each), recorded with the reason.",
+    )
+)
+class HeldReplayView(OperationView):
+    body = HeldReplay
+
+    def act(self, given: dict[str, Any], actor: str) -> dict[str, Any]:
+        messages = held_selected(
+            kinds=given.get("kind") or KINDS, event_type=given.get("event_type"), ids=given["ids"] or None,
+            limit=given["limit"],
+        )  # fmt: skip
         selection = {key: given[key] for key in ("ids", "all", "kind", "event_type", "limit") if given.get(key)}
         replayed = held_replay(
-            messages=messages, reason=given["reason"], actor=request.user.get_username(), source="rest",
-            selection=selection, dry_run=given["dry_run"],
+            messages=messages, reason=given["reason"], actor=actor, source="rest", selection=selection,
+            dry_run=given["dry_run"],
         )  # fmt: skip
-        return Response(replayed_json(replayed))
+        return replayed_json(replayed)
 
 
-class DeliveryRetryView(StaffOnly):
-    @extend_schema(
-        operation_id="v1_deliveries_retry", request=DeliveryRetry,
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="v1_deliveries_retry",
+        request=DeliveryRetry,
         responses={200: DeliveryRetryResultSerializer, 404: NOT_FOUND},
-    )  # fmt: skip
-    def post(self, request: Request) -> Response:
-        """Make deliveries due now on a fresh retry schedule (the delivery workers send them), recorded."""
-        body = DeliveryRetry(data=request.data)
-        body.is_valid(raise_exception=True)
-        given = body.validated_data
+        description="Make deliveries due now on a fresh retry schedule (the delivery workers send them), recorded.",
+    )
+)
+class DeliveryRetryView(OperationView):
+    body = DeliveryRetry
+
+    def act(self, given: dict[str, Any], actor: str) -> dict[str, Any]:
         selection = DeliverySelection(
             status=given["status"], channel=given.get("channel"), event_type=given.get("event_type"),
             older_than=given.get("older_than"), ids=tuple(given["ids"]), limit=given["limit"],
         )  # fmt: skip
-        try:
-            record, _ = deliveries_retry(
-                selection=selection, reason=given["reason"], actor=request.user.get_username(), source="rest",
-                dry_run=given["dry_run"],
-            )  # fmt: skip
-        except NothingMatched as exc:
-            raise _not_found(exc) from None
-        return Response(retry_json(record))
+        record, _ = deliveries_retry(
+            selection=selection, reason=given["reason"], actor=actor, source="rest", dry_run=given["dry_run"]
+        )
+        return retry_json(record)

@@ -26,7 +26,7 @@ from notifications.operations.admin_actions import (
     list_text,
     list_time,
     outcome_report,
-)  # fmt: skip
+)
 
 
 class DeliveryAttemptInline(admin.TabularInline):
