@@ -85,11 +85,10 @@ def take_concurrently(writer: IntakeWriter, events: list[Envelope]) -> list[Inta
     return results
 
 
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
-def test_one_call_takes_each_event_once_and_answers_in_order(single_statement):
+def test_one_call_takes_each_event_once_and_answers_in_order():
     first, second = envelope(), envelope(payload=generation_payload(webhook_url="https://hooks.example.com/x"))
     ignored = envelope("generation.running", generation_payload(from_status="pending", to_status="generating"))
-    intakes = inbox_take_many([first, second, first, ignored, second], single_statement=single_statement)
+    intakes = inbox_take_many([first, second, first, ignored, second])
     assert [i.duplicate for i in intakes] == [False, False, True, False, True]
     assert intakes[3].ignored and not intakes[0].ignored
     assert len(intakes[1].delivery_ids) == 2 and intakes[4].delivery_ids == ()  # the first one sends
@@ -100,11 +99,10 @@ def test_one_call_takes_each_event_once_and_answers_in_order(single_statement):
     assert Notification.objects.count() == 2
 
 
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
-def test_a_batch_redelivered_adds_nothing_and_hands_back_pending_deliveries(single_statement):
+def test_a_batch_redelivered_adds_nothing_and_hands_back_pending_deliveries():
     events = [envelope(payload=generation_payload(webhook_url=f"https://hooks.example.com/{i}")) for i in range(5)]
-    first = inbox_take_many(events, single_statement=single_statement)
-    again = inbox_take_many(list(reversed(events)), single_statement=single_statement)
+    first = inbox_take_many(events)
+    again = inbox_take_many(list(reversed(events)))
     assert all(i.duplicate for i in again)
     assert [i.delivery_ids for i in reversed(again)] == [i.delivery_ids for i in first]
     assert Notification.objects.count() == 5 and Delivery.objects.count() == 10

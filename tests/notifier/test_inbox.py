@@ -23,11 +23,10 @@ class FakeMessage:
         self.options = {"retries": retries}
 
 
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
-def test_same_event_five_times_has_one_effect(smtp_sink, single_statement):
+def test_same_event_five_times_has_one_effect(smtp_sink):
     event = envelope(payload=generation_payload(webhook_url="https://hooks.example.com/x"))
-    first = inbox_take(event, single_statement=single_statement)
-    again = [inbox_take(event, single_statement=single_statement) for _ in range(4)]
+    first = inbox_take(event)
+    again = [inbox_take(event) for _ in range(4)]
     assert not first.duplicate and all(i.duplicate for i in again)
     assert InboxEvent.objects.count() == 1
     assert Notification.objects.count() == 1
@@ -36,8 +35,7 @@ def test_same_event_five_times_has_one_effect(smtp_sink, single_statement):
     assert all(set(i.delivery_ids) == set(first.delivery_ids) for i in again)  # still pending: handed back
 
 
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
-def test_same_event_twice_at_the_same_moment_has_one_effect(single_statement):
+def test_same_event_twice_at_the_same_moment_has_one_effect():
     event = envelope()
     barrier = threading.Barrier(2)
     results = []
@@ -45,7 +43,7 @@ def test_same_event_twice_at_the_same_moment_has_one_effect(single_statement):
     def take() -> None:
         barrier.wait()
         try:
-            results.append(inbox_take(event, single_statement=single_statement).duplicate)
+            results.append(inbox_take(event).duplicate)
         finally:
             connection.close()
 
@@ -85,10 +83,9 @@ def test_each_handled_type_notifies(event_type):
     assert Notification.objects.get().event_type == event_type
 
 
-@pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
-def test_known_types_without_handler_are_recorded_as_ignored(single_statement):
+def test_known_types_without_handler_are_recorded_as_ignored():
     event = envelope("generation.running", generation_payload(from_status="pending", to_status="generating"))
-    assert inbox_take(event, single_statement=single_statement).ignored
+    assert inbox_take(event).ignored
     assert InboxEvent.objects.get().status == "ignored"
     assert not Notification.objects.exists()
 

@@ -15,9 +15,9 @@ from notifications.intake.inbox import inbox_take, inbox_take_many
 from notifications.intake.sweep import order_sweep
 from notifications.models import AggregateCursor, Delivery, InboxEvent, Notification, SequenceGap
 from tests.notifier.conftest import envelope, generation_payload
+from tests.support import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PATHS = pytest.mark.parametrize("single_statement", [True, False], ids=["one-statement", "orm-transaction"])
 
 
 def of(aggregate: str, *sequences: int) -> list:
@@ -32,13 +32,12 @@ def notified_sequences(aggregate: str) -> list[int]:
     )
 
 
-@PATHS
-def test_events_arriving_in_reverse_take_effect_in_sequence_order(single_statement):
+def test_events_arriving_in_reverse_take_effect_in_sequence_order():
     third, second, first = of("a", 3, 2, 1)
-    assert inbox_take(third, single_statement=single_statement).status == "waiting"
-    assert inbox_take(second, single_statement=single_statement).status == "waiting"
+    assert inbox_take(third).status == "waiting"
+    assert inbox_take(second).status == "waiting"
     assert notified_sequences("a") == []
-    released = inbox_take(first, single_statement=single_statement)
+    released = inbox_take(first)
     assert notified_sequences("a") == [1, 2, 3]
     assert len(released.delivery_ids) == 3  # the e-mails of all three, to attempt now
     assert released.released_occurred_at == (second.occurred_at, third.occurred_at)  # for their lag
@@ -46,9 +45,8 @@ def test_events_arriving_in_reverse_take_effect_in_sequence_order(single_stateme
     assert AggregateCursor.objects.get(aggregate_id="a").applied == 3
 
 
-@PATHS
-def test_one_batch_in_reverse_takes_effect_in_sequence_order(single_statement):
-    inbox_take_many(of("a", 3, 2, 1) + of("b", 2, 1), single_statement=single_statement)
+def test_one_batch_in_reverse_takes_effect_in_sequence_order():
+    inbox_take_many(of("a", 3, 2, 1) + of("b", 2, 1))
     assert notified_sequences("a") == [1, 2, 3] and notified_sequences("b") == [1, 2]
 
 
@@ -109,12 +107,11 @@ def test_an_early_event_waits_no_longer_than_the_order_wait():
     assert sorted(SequenceGap.objects.values_list("sequence", flat=True)) == [2, 5]
 
 
-@PATHS
-def test_redeliveries_and_duplicates_add_nothing_and_open_no_gap(single_statement):
+def test_redeliveries_and_duplicates_add_nothing_and_open_no_gap():
     events = of("a", 1, 2, 3)
-    inbox_take_many([events[2], events[2]], single_statement=single_statement)  # waiting, twice
-    inbox_take_many([events[0], events[2], events[0]], single_statement=single_statement)
-    inbox_take_many(events + events, single_statement=single_statement)
+    inbox_take_many([events[2], events[2]])  # waiting, twice
+    inbox_take_many([events[0], events[2], events[0]])
+    inbox_take_many(events + events)
     assert notified_sequences("a") == [1, 2, 3]
     assert order_sweep(wait=0).released == 0 and not SequenceGap.objects.exists()
 
@@ -146,26 +143,26 @@ def test_with_ordering_off_events_take_effect_as_they_arrive(settings):
 
 
 def test_reads_releases_and_cursor_moves_find_their_rows_by_index_in_a_large_inbox():
-    """The intake's statements (the one that decides the plain cases, the read and the checked write of the
-    others) must not scan the inbox or the cursors: a hash join over a sequential scan made intake slower with
-    every row stored (the planner had no statistics yet)."""
+    """The intake step's statements must not scan the inbox or the cursors: a hash join over a sequential scan
+    made intake slower with every row stored (the planner had no statistics yet)."""
     for start in range(0, 3000, 500):
         inbox_take_many([envelope(aggregate_id=f"bulk-{n}", sequence=1) for n in range(start, start + 500)])
     inbox_take(envelope(aggregate_id="a", sequence=2))
     plans: list[str] = []
 
     def explain(execute, sql, params, many, context):
-        if "json_to_recordset" in sql and not sql.startswith("EXPLAIN"):
+        touches = "notifier_inbox" in sql or "notifier_aggregate" in sql
+        if touches and not sql.startswith(("EXPLAIN", "SAVEPOINT", "RELEASE")):
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN " + sql, params)
                 plans.append("\n".join(row[0] for row in cursor.fetchall()))
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(explain):
-        inbox_take_many(of("a", 1, 3))  # one statement releases 2
-        inbox_take(envelope(aggregate_id="a", sequence=3))  # a second 3: late, through the read and checked write
+        inbox_take_many(of("a", 1, 3))  # releases 2
+        inbox_take(envelope(aggregate_id="a", sequence=3))  # a second 3: late
     assert notified_sequences("a") == [1, 2, 3, 3]
-    assert len(plans) == 4
+    assert len(plans) >= 8  # lock, known ids, waiting rows, insert, release... of both intakes
     for plan in plans:
         assert "Seq Scan on notifier_inbox" not in plan and "Seq Scan on notifier_aggregate" not in plan, plan
 
@@ -181,64 +178,73 @@ def test_redeliveries_mixed_with_a_next_sequence_change_nothing_but_it():
     assert [i.duplicate for i in only_duplicates] == [True, True] and notified_sequences("a") == [1, 2, 3]
 
 
-def interleaved(monkeypatch, intakes: list) -> list[str]:
-    """Send every intake down the general path (read, then checked write) and make each read be followed,
-    before its write, by one of ``intakes`` (another intake winning the race for the cursor); returns the
-    paths taken ("read" or "lock"), in order. (The one statement of the plain cases reads and moves the
-    cursor in one snapshot: its races are the concurrent test's.)"""
-    from notifications.intake import inbox
-    from notifications.intake.plans import Taken
+def while_another_intake_holds(aggregate_events: list, then) -> object:
+    """Run ``then()`` in a thread while another transaction has taken ``aggregate_events`` in and not yet
+    committed (so it holds their aggregates' cursors); commit it once ``then`` is seen waiting for a lock.
+    Returns what ``then`` returned."""
+    from django.db import close_old_connections, transaction
 
-    monkeypatch.setattr(inbox, "order_take_statement", lambda plans: Taken(undecided=list(plans)))
+    holding, release, results = threading.Event(), threading.Event(), []
 
-    real_read, real_lock, paths, running = inbox.aggregates_read, inbox.aggregates_lock, [], []
+    def other() -> None:
+        try:
+            with transaction.atomic():
+                inbox_take_many(aggregate_events)
+                holding.set()
+                release.wait(30)
+        finally:
+            close_old_connections()
 
-    def read(*args):
-        paths.append("read")
-        positions = real_read(*args)
-        if intakes and not running:
-            running.append(True)
-            inbox_take(intakes.pop(0))
-            running.pop()
-        return positions
+    def waiter() -> None:
+        try:
+            results.append(then())
+        finally:
+            close_old_connections()
 
-    def lock(*args):
-        paths.append("lock")
-        return real_lock(*args)
+    first = threading.Thread(target=other)
+    first.start()
+    assert holding.wait(30)
+    second = threading.Thread(target=waiter)
+    second.start()
+    with connection.cursor() as cursor:
+        wait_for(lambda: (cursor.execute(WAITING_ON_A_LOCK), cursor.fetchone()[0])[1] > 0, what="the intake waiting")
+    release.set()
+    first.join(30)
+    second.join(30)
+    return results[0]
 
-    monkeypatch.setattr(inbox, "aggregates_read", read)
-    monkeypatch.setattr(inbox, "aggregates_lock", lock)
-    return paths
+
+#: Backends of this database waiting for a row lock.
+WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)
 
 
-def test_an_intake_that_loses_the_cursor_to_the_same_event_adds_nothing(monkeypatch):
+def test_an_intake_waiting_for_the_cursor_finds_its_event_taken_and_adds_nothing():
     first, second = of("a", 1, 2)
     inbox_take(first)
-    paths = interleaved(monkeypatch, [second])
-    again = inbox_take(second)  # the other delivery of the same event wins between this one's read and write
-    assert again.duplicate and paths == ["read", "read", "read"]  # this one's, the winner's, this one's again
+    again = while_another_intake_holds([second], lambda: inbox_take(second))  # the other delivery commits first
+    assert again.duplicate
     assert notified_sequences("a") == [1, 2]
     assert AggregateCursor.objects.get(aggregate_id="a").applied == 2
 
 
-def test_an_intake_that_keeps_losing_the_cursor_locks_it_and_keeps_the_order(monkeypatch):
-    events = of("a", 1, 2, 3, 4, 5)
+def test_an_intake_waiting_for_the_cursor_decides_on_what_the_other_committed():
+    events = of("a", 1, 2, 3)
     inbox_take(events[0])
-    paths = interleaved(monkeypatch, events[1:4])
-    assert inbox_take(events[4]).status == "processed"
-    assert [p for p in paths if p == "lock"] == ["lock"] and paths[-1] == "lock"
-    assert notified_sequences("a") == [1, 2, 3, 4, 5]
+    third = while_another_intake_holds([events[1]], lambda: inbox_take(events[2]))
+    assert third.status == "processed"  # it saw the cursor at 2 after the other committed: in order, not waiting
+    assert notified_sequences("a") == [1, 2, 3]
     assert not InboxEvent.objects.filter(late=True).exists() and not SequenceGap.objects.exists()
 
 
-@PATHS
-def test_a_waiting_event_without_kept_effects_still_takes_effect_in_order(single_statement):
-    """Waiting rows written by the release before this one kept no effects: the general path plans them again."""
+def test_a_waiting_event_without_kept_effects_still_takes_effect_in_order():
+    """Waiting rows written by the release before this one kept no effects: they are planned from their message once."""
     first, second, third = of("a", 1, 2, 3)
-    inbox_take_many([second, third], single_statement=single_statement)
+    inbox_take_many([second, third])
     assert InboxEvent.objects.filter(status="waiting", effects__isnull=False).count() == 2
     InboxEvent.objects.filter(status="waiting").update(effects=None)
-    released = inbox_take(first, single_statement=single_statement)
+    released = inbox_take(first)
     assert notified_sequences("a") == [1, 2, 3] and len(released.delivery_ids) == 3
     assert released.released_occurred_at == (second.occurred_at, third.occurred_at)
     assert not InboxEvent.objects.filter(effects__isnull=False).exists()

@@ -64,11 +64,6 @@ def test_expiry_releases_a_waiting_event_the_cursor_has_passed_first():
     assert decision.run == ["w3", "w6"] and decision.released == ["w3", "w6"] and decision.gaps == [5]
 
 
-def test_the_next_sequences_in_a_run_are_recognised_as_the_common_case():
-    from notifications.intake.ordering import order_in_run
-
-    assert order_in_run(2, [3, 4, 5]) and order_in_run(0, [1])
-    assert not order_in_run(2, [4]) and not order_in_run(2, [3, 5]) and not order_in_run(2, [2, 3])
-    assert not order_in_run(2, [3, 3])
+def test_the_next_sequences_take_effect_as_one_run():
     decision = order_decide(2, {}, arrivals(3, 4, 5))
-    assert decision.run == ["e3", "e4", "e5"] and decision.applied == 5  # the same outcome as the rules
+    assert decision.run == ["e3", "e4", "e5"] and decision.applied == 5

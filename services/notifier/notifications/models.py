@@ -228,9 +228,8 @@ class Redrive(models.Model):
 class AggregateCursor(models.Model):
     """Per aggregate: every sequence up to ``applied`` has taken effect (or was given up as a gap).
 
-    Intake reads the cursors of a batch's aggregates and moves each only if it is still what it read
-    (a compare-and-set in its write statement; one it keeps losing it locks), so one aggregate's
-    events take effect one write after the other, in sequence order.
+    The intake step locks the cursors of a batch's aggregates (in (type, id) order) before it decides,
+    so one aggregate's events take effect one transaction after the other, in sequence order.
     """
 
     aggregate_type = models.CharField(max_length=200)

@@ -65,14 +65,6 @@ def order_decide(applied: int, waiting: Mapping[int, Hashable], arrivals: Sequen
     return decision
 
 
-def order_in_run(applied: int, sequences: Sequence[int]) -> bool:
-    """Whether ``sequences`` (ascending) are exactly the next ones after ``applied``: all take effect, in order.
-
-    The common case, which ``order_decide`` would decide the same way (with nothing waiting).
-    """
-    return all(sequence == applied + n for n, sequence in enumerate(sequences, start=1))
-
-
 def order_expire(applied: int, waiting: Mapping[int, Hashable]) -> Decision:
     """Give up on the sequences missing before the first waiting event; that event's run takes effect."""
     decision = Decision(applied=applied)

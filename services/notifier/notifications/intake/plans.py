@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +38,6 @@ class IntakePlan:
     notice: Notice | None
     deliveries: list[Delivery]
     late: bool = False
-    #: A waiting plan's effects, for when it takes effect (``effects()`` of the plan it holds back).
-    held: dict[str, Any] | None = None
 
     @property
     def envelope(self) -> Envelope:
@@ -48,11 +46,6 @@ class IntakePlan:
     @property
     def aggregate(self) -> tuple[str, str]:
         return self.reading.envelope.aggregate_type, self.reading.envelope.aggregate_id
-
-    def waiting(self) -> IntakePlan:
-        """This plan held back until the earlier sequences of its aggregate arrive: the inbox row only,
-        keeping its effects (``InboxEvent.effects``)."""
-        return IntakePlan(self.reading, InboxStatus.WAITING.value, None, [], held=self.effects())
 
     def notice_fields(self) -> dict[str, Any]:
         """The in-app notice as the intake's statements write it: ``notify`` whether there is one, and its fields."""
@@ -94,7 +87,8 @@ LATE_MARK = "[late] "
 
 
 def intake_plan(reading: EventReading, *, late: bool = False) -> IntakePlan:
-    """What taking ``reading`` in writes: held as it is, ignored without a handler, or its notice and deliveries.
+    """What taking ``reading`` in writes: parked or unknown as it is, ignored without a handler, or its notice and
+    deliveries.
 
     A ``late`` event's notice says so: its subject starts with LATE_MARK and its webhook data has
     ``"late": true`` (every webhook's data carries the event's ``sequence``, for receivers to order by).
@@ -117,15 +111,3 @@ def intake_plan(reading: EventReading, *, late: bool = False) -> IntakePlan:
         for target in notice.targets.get(name, [])
     ]
     return IntakePlan(reading, InboxStatus.PROCESSED.value, notice, deliveries, late=late)
-
-
-@dataclass
-class Taken:
-    """What taking a batch in did: new event ids with their status and delivery ids (released events'
-    deliveries, and when they occurred, handed to the arrival of their aggregate that released them),
-    and the plans ``order_statement`` left to the general path (neither decided nor received before)."""
-
-    taken: dict[object, tuple[int, ...]] = field(default_factory=dict)
-    statuses: dict[object, str] = field(default_factory=dict)
-    released_occurred_at: dict[object, tuple[datetime, ...]] = field(default_factory=dict)
-    undecided: list[IntakePlan] = field(default_factory=list)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from codegen_contracts import ContractError, ReadingOutcome, envelope_read
-from notifications.intake.intake_writes import intake_effects_write
-from notifications.intake.plans import intake_plan
+from notifications.intake.inbox import intake_step
+from notifications.intake.plans import IntakePlan, intake_plan
 from notifications.models import HELD_STATUSES, InboxEvent
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,19 @@ def inbox_resume(*, event_ids: Iterable[str] | None = None, dry_run: bool = Fals
             if event_ids is not None:
                 rows = rows.filter(event_id__in=list(event_ids))
             batch = list(rows.select_for_update(skip_locked=True)[:RESUME_BATCH])
-            for row in batch:
-                _row_resume(row, resumed, dry_run=dry_run)
+            readable = [taken for row in batch if (taken := _row_read(row, resumed, dry_run=dry_run))]
+            if readable and not dry_run:
+                resumed.delivery_ids += [d for ids in intake_step(held=readable).taken.values() for d in ids]
+                for _row_id, plan in readable:
+                    logger.info("held event %s (%s v%s) taken in as %s", plan.envelope.event_id,
+                                plan.envelope.event_type, plan.reading.received_version, plan.status)  # fmt: skip
         if len(batch) < RESUME_BATCH:
             return resumed
         after = batch[-1].id
 
 
-def _row_resume(row: InboxEvent, resumed: Resumed, *, dry_run: bool) -> None:
+def _row_read(row: InboxEvent, resumed: Resumed, *, dry_run: bool) -> tuple[int, IntakePlan] | None:
+    """The held row read again: its plan when this release reads it as current (its outcome recorded)."""
     key = str(row.event_id)
     try:
         reading = envelope_read(row.raw)
@@ -70,14 +75,10 @@ def _row_resume(row: InboxEvent, resumed: Resumed, *, dry_run: bool) -> None:
         resumed.outcomes[key] = (REFUSED, str(exc))
         if not dry_run:
             InboxEvent.objects.filter(pk=row.pk).update(reason=f"refused on resume: {exc}"[:2000])
-        return
+        return None
     if reading.outcome is not ReadingOutcome.CURRENT:
         resumed.outcomes[key] = (HELD, reading.reason)
-        return
+        return None
     plan = intake_plan(reading)
     resumed.outcomes[key] = (TAKEN_IN, f"as {plan.status}")
-    if dry_run:
-        return
-    resumed.delivery_ids += intake_effects_write(row.pk, plan)
-    InboxEvent.objects.filter(pk=row.pk).update(status=plan.status, reason="")
-    logger.info("held event %s (%s v%s) taken in as %s", row.event_id, row.event_type, row.schema_version, plan.status)
+    return row.pk, plan

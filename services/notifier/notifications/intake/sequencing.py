@@ -1,24 +1,25 @@
-"""The database side of per-aggregate order: reading and locking cursors, recording and closing gaps.
+"""The database side of per-aggregate order: locking the cursors a batch touches, recording and closing gaps.
 
-On PostgreSQL intake reads its aggregates' cursors without locking them (``aggregates_read``) and
-moves them with a compare-and-set in its write statement (``intake_writes.pg_writes_checked``).
-Elsewhere, and for what keeps losing that race, ``aggregates_lock`` locks them for the caller's
-transaction, in (type, id) order, so two transactions that share aggregates never wait on each
-other in a cycle.
+``aggregates_lock`` locks the cursors of a batch's aggregates for the caller's transaction, in (type, id)
+order, so two intakes that share aggregates never wait on each other in a cycle, and one aggregate's
+events are decided and written one transaction after the other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
+from codegen_contracts import envelope_read
 from notifications.config import notifier_config
+from notifications.intake.sql import on_postgresql, pg_rows
 from notifications.models import AggregateCursor, InboxEvent, InboxStatus, SequenceGap
 
 #: An aggregate: (aggregate_type, aggregate_id).
@@ -27,112 +28,113 @@ Aggregate = tuple[str, str]
 
 @dataclass(frozen=True)
 class WaitingRow:
-    """An inbox row waiting for an earlier sequence of its aggregate."""
+    """An inbox row waiting for an earlier sequence of its aggregate, with the effects it keeps."""
 
     id: int
     event_id: Any
     sequence: int
-    raw: Any
+    event_type: str
+    occurred_at: datetime
+    received_at: datetime
+    effects: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Position:
-    """An aggregate's cursor as read: up to where its events took effect, its waiting rows by sequence, and
-    ``seen``: the cursor's (applied, waiting) as stored, None when it had no cursor yet (what a
-    compare-and-set checks)."""
+    """An aggregate's locked cursor: up to where its events took effect, its waiting rows by sequence, and
+    ``seen``, the cursor's (applied, waiting) as stored."""
 
+    cursor_id: int
     applied: int
     rows: dict[int, WaitingRow]
-    seen: tuple[int, int] | None = None
+    seen: tuple[int, int]
 
 
-#: The intake's lookups, each one index probe per row whatever the planner thinks of the tables' size (plans are
-#: kept, and one made while the inbox was nearly empty turned a join or ``= ANY`` into a sequential scan, slower
-#: with every row stored). An aggregate's cursor by its unique key, for ``{row}`` (with ``t`` and ``i``):
-CURSOR_OF = (
-    "SELECT applied, waiting FROM notifier_aggregate WHERE aggregate_type = {row}.t AND aggregate_id = {row}.i LIMIT 1"
-)
-#: Its waiting rows' ``{columns}``, through the partial index on waiting rows, only where its cursor ``{cursor}``
-#: counts some (``OFFSET 0`` keeps the lookup per aggregate):
-WAITING_OF = (
-    "SELECT {columns} FROM notifier_inbox WHERE {cursor}.waiting > 0 AND status = 'waiting' "
-    "AND aggregate_type = {row}.t AND aggregate_id = {row}.i OFFSET 0"
-)
-#: Whether the inbox has the event id ``{event_id}`` already, by its unique key:
-INBOX_HAS = "SELECT true AS found FROM notifier_inbox WHERE event_id = {event_id} LIMIT 1"
-
-#: Moves the cursors ``{moves}`` give (``t``, ``i``, the new ``applied`` and ``waiting``, and the pair the intake read,
-#: ``seen_applied`` and ``seen_waiting``, NULL where there was no cursor) each only if it is still that pair (a new one
-#: only if none was made meanwhile), in (type, id) order so that two statements never wait on each other in a cycle;
-#: answers those that moved. Every change to an aggregate's waiting rows changes its ``applied`` or its ``waiting``,
-#: and neither ever goes back to an earlier pair, so an unchanged pair means nothing the intake decided on has changed.
-CURSORS_MOVE_CHECKED = """
-    INSERT INTO notifier_aggregate AS c (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
-    SELECT t, i, applied, waiting, 0, now() FROM {moves} ORDER BY t, i
-    ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
-        SET applied = EXCLUDED.applied, waiting = EXCLUDED.waiting, updated_at = EXCLUDED.updated_at
-        WHERE (c.applied, c.waiting) = (
-            SELECT m.seen_applied, m.seen_waiting FROM {moves} m WHERE m.t = c.aggregate_type AND m.i = c.aggregate_id
-        )
-    RETURNING aggregate_type AS t, aggregate_id AS i, applied"""
-
-#: The cursors of a batch's aggregates with their waiting rows, as of one snapshot, no lock; then which of the
-#: batch's event ids the inbox has already.
-_PG_READ = f"""
-SELECT wanted.t, wanted.i, c.applied, c.waiting, w.id, w.event_id, w.sequence, w.raw::text
-FROM json_to_recordset(%s::json) AS wanted(t text, i text)
-CROSS JOIN LATERAL ({CURSOR_OF.format(row="wanted")}) c
-LEFT JOIN LATERAL ({WAITING_OF.format(columns="id, event_id, sequence, raw", cursor="c", row="wanted")}) w ON true
-UNION ALL
-SELECT NULL::text, NULL::text, NULL::integer, NULL::integer, NULL::bigint, arriving.event_id, NULL::integer, NULL::text
-FROM (SELECT event_id::uuid FROM json_array_elements_text(%s::json) AS t(event_id)) arriving
-CROSS JOIN LATERAL ({INBOX_HAS.format(event_id="arriving.event_id")}) k
-"""
+#: Creates the cursors of a batch's aggregates that have none and locks every one, in the order given
+#: ((type, id) order), in one statement; answers each cursor's id and position.
+_CURSORS_LOCK = """
+INSERT INTO notifier_aggregate (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
+VALUES {rows}
+ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+RETURNING id, aggregate_type, aggregate_id, applied, waiting"""
+#: Cursors per statement (SQLite takes at most 999 parameters).
+_LOCK_ROWS = 400
 
 
-def aggregates_read(
-    aggregates: Iterable[Aggregate], event_ids: Iterable[Any]
-) -> tuple[dict[Aggregate, Position], set[Any]]:
-    """The positions of ``aggregates`` (PostgreSQL), without locking, and which of ``event_ids`` the inbox
-    has: a write that depends on a position checks that the cursor is still ``Position.seen`` as it moves
-    it. An aggregate without a cursor is at 0."""
+def _by_type(aggregates: Iterable[Aggregate]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for kind, key in aggregates:
+        grouped.setdefault(kind, []).append(key)
+    return grouped
+
+
+def aggregates_lock(aggregates: Iterable[Aggregate], *, skip_locked: bool = False) -> dict[Aggregate, Position]:
+    """Lock the cursors of ``aggregates`` for the caller's transaction, in (type, id) order, creating the missing
+    ones; their positions, without their waiting rows (``inbox_read``). With ``skip_locked`` (the sweep), only
+    existing cursors no other transaction holds are locked, and the others left out."""
     wanted = sorted(set(aggregates))
-    seen: dict[Aggregate, tuple[int, int]] = {}
-    rows: dict[Aggregate, dict[int, WaitingRow]] = {agg: {} for agg in wanted}
+    found: list[tuple[int, str, str, int, int]] = []
+    if skip_locked:
+        query = AggregateCursor.objects.none()
+        for kind, keys in _by_type(wanted).items():
+            query |= AggregateCursor.objects.filter(aggregate_type=kind, aggregate_id__in=keys)
+        found = list(
+            query.order_by("aggregate_type", "aggregate_id")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "aggregate_type", "aggregate_id", "applied", "waiting")
+        )
+    if on_postgresql() and not skip_locked and wanted:
+        found = pg_rows("lock", [{"t": kind, "i": key, "n": n} for n, (kind, key) in enumerate(wanted)])
+    for start in range(0, len(wanted), _LOCK_ROWS):
+        chunk = wanted[start : start + _LOCK_ROWS] if not (skip_locked or on_postgresql()) else []
+        if not chunk:
+            break
+        rows = ", ".join(["(%s, %s, 0, 0, 0, CURRENT_TIMESTAMP)"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(_CURSORS_LOCK.format(rows=rows), [part for aggregate in chunk for part in aggregate])
+            found += cursor.fetchall()
+    return {(kind, key): Position(pk, applied, {}, (applied, waiting)) for pk, kind, key, applied, waiting in found}
+
+
+def inbox_read(event_ids: Iterable[Any], positions: dict[Aggregate, Position]) -> set[Any]:
+    """Which of ``event_ids`` the inbox has, and (into ``positions``) the waiting rows of the aggregates whose
+    cursor counts some: one statement. Under the cursors' locks, nothing it reads can change before commit."""
+    waiting = [agg for agg, position in positions.items() if position.seen[1]]
+    rows: Iterable[tuple[Any, ...]]
+    if on_postgresql():
+        rows = [
+            (*row[:-1], None if row[-1] is None else msgspec.json.decode(row[-1]))
+            for row in pg_rows("read", [str(e) for e in event_ids], [{"t": kind, "i": key} for kind, key in waiting])
+        ]
+    else:
+        condition = Q(event_id__in=list(event_ids))
+        for kind, keys in _by_type(waiting).items():
+            condition |= Q(status=InboxStatus.WAITING.value, aggregate_type=kind, aggregate_id__in=keys)
+        rows = InboxEvent.objects.filter(condition).values_list(
+            "id", "event_id", "status", "aggregate_type", "aggregate_id", "sequence", "event_type", "occurred_at",
+            "received_at", "effects",
+        )  # fmt: skip
     known: set[Any] = set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _PG_READ,
-            [
-                msgspec.json.encode([{"t": t, "i": i} for t, i in wanted]).decode(),
-                msgspec.json.encode(list(event_ids)).decode(),
-            ],
-        )
-        for kind, key, applied, waiting, row_id, event_id, sequence, raw in cursor.fetchall():
-            if kind is None:
-                known.add(event_id)
-                continue
-            seen[(kind, key)] = (applied, waiting)
-            if row_id is not None:
-                rows[(kind, key)][sequence] = WaitingRow(row_id, event_id, sequence, msgspec.json.decode(raw))
-    return {agg: Position(seen[agg][0] if agg in seen else 0, rows[agg], seen.get(agg)) for agg in wanted}, known
+    without_effects: list[int] = []
+    for pk, event_id, status, kind, key, sequence, event_type, occurred_at, received_at, effects in rows:
+        known.add(event_id)
+        position = positions.get((kind, key))
+        if status == InboxStatus.WAITING.value and position is not None:
+            position.rows[sequence] = WaitingRow(
+                pk, event_id, sequence, event_type, occurred_at, received_at, effects or {}
+            )
+            if effects is None:
+                without_effects.append(pk)
+    if without_effects:  # rows from before effects were kept (migration 0005): planned from their message, once
+        from notifications.intake.plans import intake_plan
 
-
-def aggregates_lock(aggregates: Iterable[Aggregate]) -> dict[Aggregate, Position]:
-    """Lock the cursors of ``aggregates`` for the caller's transaction, creating them; their positions and
-    waiting rows (through the ORM: any database)."""
-    wanted = sorted(set(aggregates))
-    rows: dict[Aggregate, dict[int, WaitingRow]] = {agg: {} for agg in wanted}
-    seen: dict[Aggregate, tuple[int, int]] = {}
-    for kind, key in wanted:
-        AggregateCursor.objects.get_or_create(aggregate_type=kind, aggregate_id=key)
-        cursor_row = AggregateCursor.objects.select_for_update().get(aggregate_type=kind, aggregate_id=key)
-        seen[(kind, key)] = (cursor_row.applied, cursor_row.waiting)
-        if cursor_row.waiting:
-            waiting = InboxEvent.objects.filter(status=InboxStatus.WAITING.value, aggregate_type=kind, aggregate_id=key)
-            for row in waiting:
-                rows[(kind, key)][row.sequence] = WaitingRow(row.id, row.event_id, row.sequence, row.raw)
-    return {agg: Position(seen[agg][0], rows[agg], seen[agg]) for agg in wanted}
+        raws = dict(InboxEvent.objects.filter(pk__in=without_effects).values_list("pk", "raw"))
+        for position in positions.values():
+            for sequence, row in list(position.rows.items()):
+                if row.id in raws:
+                    kept = intake_plan(envelope_read(raws[row.id])).effects()
+                    position.rows[sequence] = replace(row, effects=kept)
+    return known
 
 
 def gaps_open(aggregate: Aggregate, sequences: Iterable[int]) -> None:

@@ -217,7 +217,7 @@ def _poison_replay(message: HeldMessage, *, dry_run: bool, resumed: Resumed) -> 
             return TAKEN_IN, "would be taken in"
         return HELD, reading.reason
     with transaction.atomic():
-        intake = inbox_take(reading, single_statement=False)
+        intake = inbox_take(reading)
         PoisonMessage.objects.filter(message_id=message.id).update(replays=F("replays") + 1, resolved_at=timezone.now())
     resumed.delivery_ids += intake.delivery_ids
     if intake.status in HELD_STATUSES:
