@@ -11,9 +11,9 @@ import pytest
 from django.db import DatabaseError, connection
 
 from codegen_contracts import Envelope
+from notifications.intake.event_plan import Intake
 from notifications.intake.group_commit import IntakeWriter
 from notifications.intake.inbox import inbox_take_many
-from notifications.intake.plans import Intake
 from notifications.models import Delivery, InboxEvent, Notification
 from tests.notifier.conftest import envelope, generation_payload
 from tests.support import poll, wait_for

@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from codegen_contracts import event_spec, payload_validate
 from codegen_telemetry import correlation_id_get, span
-from outbox.correlation import traceparent_get
 from outbox.errors import OutboxWriteOutsideTransaction
 from outbox.models import ENVELOPE_COLUMNS, OutboxEvent, OutboxState
+from outbox.traceparent import traceparent_get
 from outbox.wakeup import NOTIFY_CHANNEL, wakeup_after_commit, wakeup_mode
 
 logger = logging.getLogger(__name__)

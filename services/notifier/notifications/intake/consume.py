@@ -16,8 +16,8 @@ from codegen_contracts import EVENTS_QUEUE, ContractError, EventReading, envelop
 from codegen_telemetry import log_context, span
 from notifications.config import notifier_config
 from notifications.errors import PoisonEnvelope
+from notifications.intake.event_plan import Intake
 from notifications.intake.inbox import inbox_take
-from notifications.intake.plans import Intake
 from notifications.models import InboxStatus, PoisonMessage
 from notifications.reconnect import on_fresh_connection
 from notifications.worker_metrics import event_counted, lag_observed

@@ -20,8 +20,8 @@ from django.db import close_old_connections, connection
 
 from codegen_contracts import EventReading
 from notifications.intake.batches import batch_take
+from notifications.intake.event_plan import Intake
 from notifications.intake.inbox import inbox_take_many
-from notifications.intake.plans import Intake
 from notifications.reconnect import on_fresh_connection
 from notifications.worker_metrics import INTAKE_BATCH
 

@@ -25,6 +25,7 @@ from django.db import transaction
 from codegen_contracts import Envelope, EventReading
 from codegen_telemetry import log_context
 from notifications.config import notifier_config
+from notifications.intake.event_plan import Intake, IntakePlan, intake_plan, reading_of
 from notifications.intake.intake_writes import (
     Effect,
     cursors_write,
@@ -34,7 +35,6 @@ from notifications.intake.intake_writes import (
     inbox_rows_release,
 )
 from notifications.intake.ordering import APPLY, LATE, WAIT, Arrival, Decision, order_decide, order_expire
-from notifications.intake.plans import Intake, IntakePlan, intake_plan, reading_of
 from notifications.intake.sequencing import Aggregate, Position, aggregates_lock, gaps_close, gaps_open, inbox_read
 from notifications.models import Delivery, DeliveryStatus, InboxStatus
 

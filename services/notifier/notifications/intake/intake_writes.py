@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from notifications.intake.plans import IntakePlan
+from notifications.intake.event_plan import IntakePlan
 from notifications.intake.sequencing import Aggregate, Position
 from notifications.intake.sql import on_postgresql, pg_rows
 from notifications.models import AggregateCursor, Channel, Delivery, DeliveryStatus, InboxEvent, Notification

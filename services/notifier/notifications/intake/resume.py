@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from codegen_contracts import ContractError, ReadingOutcome, envelope_read
+from notifications.intake.event_plan import IntakePlan, intake_plan
 from notifications.intake.inbox import intake_step
-from notifications.intake.plans import IntakePlan, intake_plan
 from notifications.models import HELD_STATUSES, InboxEvent
 
 logger = logging.getLogger(__name__)

@@ -61,6 +61,11 @@ RETURNING id, aggregate_type, aggregate_id, applied, waiting"""
 _LOCK_ROWS = 400
 
 
+def _aggregate_json(aggregate: Aggregate) -> dict[str, Any]:
+    """An aggregate as the statements' JSON rows name it."""
+    return {"aggregate_type": aggregate[0], "aggregate_id": aggregate[1]}
+
+
 def _by_type(aggregates: Iterable[Aggregate]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for kind, key in aggregates:
@@ -84,7 +89,7 @@ def aggregates_lock(aggregates: Iterable[Aggregate], *, skip_locked: bool = Fals
             .values_list("pk", "aggregate_type", "aggregate_id", "applied", "waiting")
         )
     if on_postgresql() and not skip_locked and wanted:
-        found = pg_rows("lock", [{"t": kind, "i": key, "n": n} for n, (kind, key) in enumerate(wanted)])
+        found = pg_rows("lock", [{**_aggregate_json(aggregate), "n": n} for n, aggregate in enumerate(wanted)])
     for start in range(0, len(wanted), _LOCK_ROWS):
         chunk = wanted[start : start + _LOCK_ROWS] if not (skip_locked or on_postgresql()) else []
         if not chunk:
@@ -104,7 +109,11 @@ def inbox_read(event_ids: Iterable[Any], positions: dict[Aggregate, Position]) -
     if on_postgresql():
         rows = [
             (*row[:-1], None if row[-1] is None else msgspec.json.decode(row[-1]))
-            for row in pg_rows("read", [str(e) for e in event_ids], [{"t": kind, "i": key} for kind, key in waiting])
+            for row in pg_rows(
+                "read",
+                [str(e) for e in event_ids],
+                [_aggregate_json(aggregate) for aggregate in waiting],
+            )
         ]
     else:
         condition = Q(event_id__in=list(event_ids))
@@ -126,7 +135,7 @@ def inbox_read(event_ids: Iterable[Any], positions: dict[Aggregate, Position]) -
             if effects is None:
                 without_effects.append(pk)
     if without_effects:  # rows from before effects were kept (migration 0005): planned from their message, once
-        from notifications.intake.plans import intake_plan
+        from notifications.intake.event_plan import intake_plan
 
         raws = dict(InboxEvent.objects.filter(pk__in=without_effects).values_list("pk", "raw"))
         for position in positions.values():

@@ -55,7 +55,8 @@ PG = {
     # creates the cursors that are missing and locks every one, in the order given ((type, id) order)
     "lock": """
         INSERT INTO notifier_aggregate (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
-        SELECT t, i, 0, 0, 0, now() FROM json_to_recordset(%s::json) AS v(t text, i text, n integer) ORDER BY n
+        SELECT aggregate_type, aggregate_id, 0, 0, 0, now()
+        FROM json_to_recordset(%s::json) AS v(aggregate_type text, aggregate_id text, n integer) ORDER BY n
         ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
         RETURNING id, aggregate_type, aggregate_id, applied, waiting""",
     # which event ids the inbox has, then the waiting rows of the aggregates given (effects as JSON text)
@@ -67,9 +68,10 @@ PG = {
         UNION ALL
         SELECT w.id, w.event_id, w.status, w.aggregate_type, w.aggregate_id, w.sequence, w.event_type,
                w.occurred_at, w.received_at, w.effects::text
-        FROM json_to_recordset(%s::json) AS a(t text, i text)
+        FROM json_to_recordset(%s::json) AS a(aggregate_type text, aggregate_id text)
         CROSS JOIN LATERAL (
-            SELECT * FROM notifier_inbox WHERE status = 'waiting' AND aggregate_type = a.t AND aggregate_id = a.i
+            SELECT * FROM notifier_inbox WHERE status = 'waiting' AND aggregate_type = a.aggregate_type
+                AND aggregate_id = a.aggregate_id
             OFFSET 0
         ) w""",
     # (its rows given twice, as "release")

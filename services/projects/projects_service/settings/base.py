@@ -40,7 +40,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "codegen_telemetry.web.CorrelationIdMiddleware",
-    "outbox.correlation.TraceparentMiddleware",
+    "outbox.traceparent.TraceparentMiddleware",
     "codegen_api.errors.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
