@@ -34,7 +34,6 @@ class NotifierConfig:
     heartbeat_timeout_ms: int
     maintenance_chance: int
     redis_timeout: float
-    idle_poll_ms: int
     intake_batch_max: int
     inbox_retention_days: int
     ordering: bool

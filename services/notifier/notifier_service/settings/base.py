@@ -162,8 +162,6 @@ NOTIFIER = {
     #: Seconds a Redis command may take before the connection counts as broken (and is made again, to the
     #: current primary when Sentinels are configured).
     "REDIS_TIMEOUT": env_float("NOTIFIER_REDIS_TIMEOUT", 10.0),
-    #: Longest idle sleep between fetches of an empty queue, in milliseconds (Dramatiq's is 1,000).
-    "IDLE_POLL_MS": env_int("NOTIFIER_IDLE_POLL_MS", 10),
     #: Most events a worker process takes in per transaction (group commit; 1 turns batching off).
     "INTAKE_BATCH_MAX": env_int("NOTIFIER_INTAKE_BATCH_MAX", 64),
     #: Days inbox rows are kept (the deduplication horizon).
