@@ -1,8 +1,9 @@
 """What the intake step writes, in the caller's transaction: the new inbox rows, the released ones, the effects
 (notifications and deliveries) from their stored form, the gaps late arrivals close, and the cursors.
 
-On PostgreSQL each is one statement of fixed text whose rows arrive as one JSON array (``sql``); other databases
-(SQLite, for development) write the same rows through the ORM.
+On PostgreSQL each is one statement of fixed text whose rows arrive as one JSON array (``_PG``: one round trip
+per write, planned once; found by index, see ``sequencing.pg_rows``); other databases (SQLite, for
+development) write the same rows through the ORM.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from notifications.intake.event_plan import IntakePlan
-from notifications.intake.sequencing import Aggregate, Position
-from notifications.intake.sql import on_postgresql, pg_rows
+from notifications.intake.sequencing import Aggregate, Position, on_postgresql, pg_rows
 from notifications.models import AggregateCursor, Channel, Delivery, DeliveryStatus, InboxEvent, Notification
 
 #: The envelope's fields an inbox row keeps, each a column of the same name.
@@ -27,6 +27,49 @@ INBOX_ENVELOPE_FIELDS = (
 
 #: One effect to write: the inbox row's id, its event type, and its effects as stored (``IntakePlan.effects``).
 Effect = tuple[int, str, dict[str, Any]]
+
+
+#: The PostgreSQL statements of the writes, each reading its rows from JSON arrays.
+_PG = {
+    "inbox": """
+        INSERT INTO notifier_inbox (event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at,
+                                    correlation_id, traceparent, schema_version, status, reason, raw, late, effects,
+                                    received_at)
+        SELECT event_id, event_type, aggregate_type, aggregate_id, sequence, occurred_at, correlation_id, traceparent,
+               schema_version, status, reason, raw, late, effects, now()
+        FROM json_to_recordset(%s::json) AS t(
+            event_id uuid, event_type text, aggregate_type text, aggregate_id text, sequence integer,
+            occurred_at timestamptz, correlation_id text, traceparent text, schema_version integer, status text,
+            reason text, raw jsonb, late boolean, effects jsonb, ord integer)
+        ORDER BY ord
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING id, event_id""",
+    # (its rows given twice: found by primary key with = ANY, so that no plan joins by scanning the inbox)
+    "release": """
+        UPDATE notifier_inbox AS w SET status = v.status, effects = NULL, reason = ''
+        FROM json_to_recordset(%s::json) AS v(id bigint, status text)
+        WHERE w.id = ANY(ARRAY(SELECT (e ->> 'id')::bigint FROM json_array_elements(%s::json) AS e)) AND w.id = v.id""",
+    "notifications": """
+        INSERT INTO notifier_notification (event_id, event_type, project_id, recipient, channel, subject, body,
+                                           created_at)
+        SELECT event_id, event_type, project_id, recipient, 'in_app', subject, body, now()
+        FROM json_to_recordset(%s::json) AS t(event_id bigint, event_type text, project_id bigint, recipient text,
+                                              subject text, body text, ord integer)
+        ORDER BY ord""",
+    "deliveries": """
+        INSERT INTO notifier_delivery (event_id, channel, target, subject, body, status, attempts, last_error,
+                                       created_at, updated_at)
+        SELECT event_id, channel, target, subject, body, 'pending', 0, '', now(), now()
+        FROM json_to_recordset(%s::json) AS t(event_id bigint, channel text, target text, subject text, body text,
+                                              ord integer)
+        ORDER BY ord
+        RETURNING id, event_id""",
+    # (its rows given twice, as "release")
+    "cursors": """
+        UPDATE notifier_aggregate AS c SET applied = v.applied, waiting = v.waiting, updated_at = now()
+        FROM json_to_recordset(%s::json) AS v(id bigint, applied integer, waiting integer)
+        WHERE c.id = ANY(ARRAY(SELECT (e ->> 'id')::bigint FROM json_array_elements(%s::json) AS e)) AND c.id = v.id""",
+}
 
 
 #: The inbox columns a new row is written with, besides ``received_at``.
@@ -42,7 +85,7 @@ def inbox_rows_insert(rows: Sequence[tuple[IntakePlan, str, dict[str, Any] | Non
     if on_postgresql():
         return {
             event_id: pk
-            for pk, event_id in pg_rows("inbox", [
+            for pk, event_id in pg_rows(_PG["inbox"], [
                 {**{name: getattr(plan.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
                  "schema_version": plan.reading.received_version, "status": status, "reason": plan.reading.reason,
                  "raw": plan.reading.raw, "late": plan.late, "effects": kept, "ord": n}
@@ -79,7 +122,7 @@ def inbox_rows_release(released: Sequence[tuple[int, str]]) -> None:
     """Give waiting or held rows (id, status) their status: their effects are written now, none are kept."""
     if released and on_postgresql():
         rows = [{"id": pk, "status": status} for pk, status in released]
-        pg_rows("release", rows, rows)
+        pg_rows(_PG["release"], rows, rows)
     elif released:
         InboxEvent.objects.filter(pk__in=[pk for pk, _ in released]).update(
             status=Case(*(When(pk=pk, then=Value(status)) for pk, status in released)), effects=None, reason=""
@@ -100,8 +143,8 @@ def effects_write(effects: Sequence[Effect]) -> dict[int, tuple[int, ...]]:
             for n, (inbox_id, _, kept) in enumerate(effects) for d in kept["deliveries"]
         ]  # fmt: skip
         if notices:
-            pg_rows("notifications", notices)
-        for pk, inbox_id in sorted(pg_rows("deliveries", sends)) if sends else []:
+            pg_rows(_PG["notifications"], notices)
+        for pk, inbox_id in sorted(pg_rows(_PG["deliveries"], sends)) if sends else []:
             ids[inbox_id] += (pk,)
         return ids
     now = timezone.now()
@@ -148,7 +191,7 @@ def cursors_write(moves: dict[Aggregate, tuple[int, int]], positions: dict[Aggre
     pks = {positions[agg].cursor_id: move for agg, move in changed.items()}
     if on_postgresql():
         rows = [{"id": pk, "applied": applied, "waiting": waiting} for pk, (applied, waiting) in pks.items()]
-        pg_rows("cursors", rows, rows)
+        pg_rows(_PG["cursors"], rows, rows)
         return
     AggregateCursor.objects.filter(pk__in=list(pks)).update(
         applied=Case(*(When(pk=pk, then=Value(a)) for pk, (a, _) in pks.items()), output_field=IntegerField()),

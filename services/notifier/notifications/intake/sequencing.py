@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from codegen_contracts import envelope_read
 from notifications.config import notifier_config
-from notifications.intake.sql import on_postgresql, pg_rows
 from notifications.models import AggregateCursor, InboxEvent, InboxStatus, SequenceGap
 
 #: An aggregate: (aggregate_type, aggregate_id).
@@ -48,6 +47,49 @@ class Position:
     applied: int
     rows: dict[int, WaitingRow]
     seen: tuple[int, int]
+
+
+def on_postgresql() -> bool:
+    """Whether the intake step runs its own statements (PostgreSQL) or the ORM's."""
+    return connection.vendor == "postgresql"
+
+
+def pg_rows(sql: str, *inputs: list[Any]) -> list[tuple[Any, ...]]:
+    """Run one of the intake step's PostgreSQL statements on ``inputs`` (each sent as one JSON array); its rows.
+
+    Each has a fixed text (planned once) and probes an index per row (``LATERAL``, ``= ANY``, ``ON CONFLICT``):
+    a join planned while the tables were nearly empty would scan them, slower with every row stored.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [msgspec.json.encode(rows).decode() for rows in inputs])
+        return cursor.fetchall() if cursor.description else []
+
+
+#: The PostgreSQL statements of the reads, each reading its rows from JSON arrays.
+_PG = {
+    # creates the cursors that are missing and locks every one, in the order given ((type, id) order)
+    "lock": """
+        INSERT INTO notifier_aggregate (aggregate_type, aggregate_id, applied, waiting, moved_by, updated_at)
+        SELECT aggregate_type, aggregate_id, 0, 0, 0, now()
+        FROM json_to_recordset(%s::json) AS v(aggregate_type text, aggregate_id text, n integer) ORDER BY n
+        ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE SET updated_at = EXCLUDED.updated_at
+        RETURNING id, aggregate_type, aggregate_id, applied, waiting""",
+    # which event ids the inbox has, then the waiting rows of the aggregates given (effects as JSON text)
+    "read": """
+        SELECT k.id, k.event_id, k.status, k.aggregate_type, k.aggregate_id, k.sequence, k.event_type,
+               k.occurred_at, k.received_at, k.effects::text
+        FROM json_array_elements_text(%s::json) AS e(event_id)
+        CROSS JOIN LATERAL (SELECT * FROM notifier_inbox WHERE event_id = e.event_id::uuid LIMIT 1) k
+        UNION ALL
+        SELECT w.id, w.event_id, w.status, w.aggregate_type, w.aggregate_id, w.sequence, w.event_type,
+               w.occurred_at, w.received_at, w.effects::text
+        FROM json_to_recordset(%s::json) AS a(aggregate_type text, aggregate_id text)
+        CROSS JOIN LATERAL (
+            SELECT * FROM notifier_inbox WHERE status = 'waiting' AND aggregate_type = a.aggregate_type
+                AND aggregate_id = a.aggregate_id
+            OFFSET 0
+        ) w""",
+}
 
 
 #: Creates the cursors of a batch's aggregates that have none and locks every one, in the order given
@@ -89,7 +131,7 @@ def aggregates_lock(aggregates: Iterable[Aggregate], *, skip_locked: bool = Fals
             .values_list("pk", "aggregate_type", "aggregate_id", "applied", "waiting")
         )
     if on_postgresql() and not skip_locked and wanted:
-        found = pg_rows("lock", [{**_aggregate_json(aggregate), "n": n} for n, aggregate in enumerate(wanted)])
+        found = pg_rows(_PG["lock"], [{**_aggregate_json(aggregate), "n": n} for n, aggregate in enumerate(wanted)])
     for start in range(0, len(wanted), _LOCK_ROWS):
         chunk = wanted[start : start + _LOCK_ROWS] if not (skip_locked or on_postgresql()) else []
         if not chunk:
@@ -110,7 +152,7 @@ def inbox_read(event_ids: Iterable[Any], positions: dict[Aggregate, Position]) -
         rows = [
             (*row[:-1], None if row[-1] is None else msgspec.json.decode(row[-1]))
             for row in pg_rows(
-                "read",
+                _PG["read"],
                 [str(e) for e in event_ids],
                 [_aggregate_json(aggregate) for aggregate in waiting],
             )
