@@ -57,6 +57,10 @@ class Taken:
     gaps: int = 0
 
 
+#: Who gave a stored row its effect when no arrival did: the sweep (its wait was over), or a resume.
+SWEPT, RESUMED = None, "resumed"
+
+
 @dataclass
 class _Writes:
     """What the decisions of a step write, in the order their effects are written (each aggregate's in
@@ -67,7 +71,7 @@ class _Writes:
     effects: list[tuple[str, int]] = field(default_factory=list)
     #: Stored rows that take effect now: id -> (event id, event type, effects, status, when it occurred).
     stored: dict[int, tuple[Any, str, dict[str, Any], str, datetime]] = field(default_factory=dict)
-    #: Stored row id -> the event id of the arrival that released it (None: the sweep did; "held": a resume).
+    #: Stored row id -> the event id of the arrival that released it, SWEPT or RESUMED.
     releaser: dict[int, Any] = field(default_factory=dict)
     moves: dict[Aggregate, tuple[int, int]] = field(default_factory=dict)
     gaps: list[tuple[Aggregate, list[int]]] = field(default_factory=list)
@@ -106,7 +110,7 @@ def intake_step(
         writes = _Writes()
         for row_id, plan in held:
             writes.stored_now(row_id, plan.envelope.event_id, plan.envelope.event_type, plan.effects(),
-                              plan.envelope.occurred_at, "held")  # fmt: skip
+                              plan.envelope.occurred_at, RESUMED)  # fmt: skip
         fresh = sorted(
             (plan for plan in arrivals if plan.envelope.event_id not in known),
             key=lambda plan: (plan.aggregate, plan.envelope.sequence),
@@ -162,7 +166,7 @@ def _decide(
         expiry = order_expire(applied, {seq: row.event_id for seq, row in waiting.items()})
         for key in expiry.run:
             row = stored[key]
-            writes.stored_now(row.id, key, row.event_type, row.effects, row.occurred_at, None)
+            writes.stored_now(row.id, key, row.event_type, row.effects, row.occurred_at, SWEPT)
         waiting = {seq: row for seq, row in waiting.items() if row.event_id not in expiry.released}
         applied = expiry.applied
         writes.gaps.append((aggregate, expiry.gaps))
@@ -198,10 +202,10 @@ def _write(writes: _Writes, positions: dict[Aggregate, Position]) -> Taken:
         taken.statuses[plan.envelope.event_id] = status
     for row_id, (key, _, _, status, occurred_at) in writes.stored.items():
         releaser = writes.releaser[row_id]
-        if releaser == "held":
+        if releaser == RESUMED:
             taken.taken[key] = delivered[row_id]
             taken.statuses[key] = status
-        elif releaser is None:
+        elif releaser is SWEPT:
             taken.expired.append(occurred_at)
             taken.expired_delivery_ids += delivered[row_id]
         else:

@@ -78,31 +78,29 @@ _INBOX_COLUMNS = (*INBOX_ENVELOPE_FIELDS, "schema_version", "status", "reason", 
 _INSERT_ROWS = 60
 
 
+def _inbox_row(plan: IntakePlan, status: str, kept: dict[str, Any] | None) -> dict[str, Any]:
+    """A new inbox row's values, by column (``_INBOX_COLUMNS``)."""
+    return {
+        **{name: getattr(plan.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
+        "schema_version": plan.reading.received_version, "status": status, "reason": plan.reading.reason,
+        "raw": plan.reading.raw, "late": plan.late, "effects": kept,
+    }  # fmt: skip
+
+
 def inbox_rows_insert(rows: Sequence[tuple[IntakePlan, str, dict[str, Any] | None]]) -> dict[Any, int]:
     """Insert one inbox row per (plan, status, effects kept while it waits), skipping event ids the inbox has
     (``ON CONFLICT DO NOTHING``: a concurrent delivery of the same event waits for the first and adds nothing);
     the ids of the rows inserted, by event id."""
     if on_postgresql():
-        return {
-            event_id: pk
-            for pk, event_id in pg_rows(_PG["inbox"], [
-                {**{name: getattr(plan.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
-                 "schema_version": plan.reading.received_version, "status": status, "reason": plan.reading.reason,
-                 "raw": plan.reading.raw, "late": plan.late, "effects": kept, "ord": n}
-                for n, (plan, status, kept) in enumerate(rows)
-            ])
-        } if rows else {}  # fmt: skip
+        found = pg_rows(_PG["inbox"], [{**_inbox_row(*row), "ord": n} for n, row in enumerate(rows)]) if rows else []
+        return {event_id: pk for pk, event_id in found}
     fields = [InboxEvent._meta.get_field(name) for name in _INBOX_COLUMNS]
     inserted: dict[Any, int] = {}
     for start in range(0, len(rows), _INSERT_ROWS):
         chunk = rows[start : start + _INSERT_ROWS]
         values: list[Any] = []
         for plan, status, kept in chunk:
-            row = {
-                **{name: getattr(plan.envelope, name) for name in INBOX_ENVELOPE_FIELDS},
-                "schema_version": plan.reading.received_version, "status": status, "reason": plan.reading.reason,
-                "raw": plan.reading.raw, "late": plan.late, "effects": kept,
-            }  # fmt: skip
+            row = _inbox_row(plan, status, kept)
             values += [field.get_db_prep_save(row[field.name], connection) for field in fields]
         one = "(" + ", ".join(["%s"] * len(fields)) + ", CURRENT_TIMESTAMP)"
         with connection.cursor() as cursor:

@@ -120,8 +120,10 @@ def aggregates_lock(aggregates: Iterable[Aggregate], *, skip_locked: bool = Fals
     ones; their positions, without their waiting rows (``inbox_read``). With ``skip_locked`` (the sweep), only
     existing cursors no other transaction holds are locked, and the others left out."""
     wanted = sorted(set(aggregates))
-    found: list[tuple[int, str, str, int, int]] = []
-    if skip_locked:
+    found: list[tuple[Any, ...]] = []
+    if not wanted:
+        pass
+    elif skip_locked:
         query = AggregateCursor.objects.none()
         for kind, keys in _by_type(wanted).items():
             query |= AggregateCursor.objects.filter(aggregate_type=kind, aggregate_id__in=keys)
@@ -130,16 +132,15 @@ def aggregates_lock(aggregates: Iterable[Aggregate], *, skip_locked: bool = Fals
             .select_for_update(skip_locked=True)
             .values_list("pk", "aggregate_type", "aggregate_id", "applied", "waiting")
         )
-    if on_postgresql() and not skip_locked and wanted:
+    elif on_postgresql():
         found = pg_rows(_PG["lock"], [{**_aggregate_json(aggregate), "n": n} for n, aggregate in enumerate(wanted)])
-    for start in range(0, len(wanted), _LOCK_ROWS):
-        chunk = wanted[start : start + _LOCK_ROWS] if not (skip_locked or on_postgresql()) else []
-        if not chunk:
-            break
-        rows = ", ".join(["(%s, %s, 0, 0, 0, CURRENT_TIMESTAMP)"] * len(chunk))
-        with connection.cursor() as cursor:
-            cursor.execute(_CURSORS_LOCK.format(rows=rows), [part for aggregate in chunk for part in aggregate])
-            found += cursor.fetchall()
+    else:
+        for start in range(0, len(wanted), _LOCK_ROWS):
+            chunk = wanted[start : start + _LOCK_ROWS]
+            rows = ", ".join(["(%s, %s, 0, 0, 0, CURRENT_TIMESTAMP)"] * len(chunk))
+            with connection.cursor() as cursor:
+                cursor.execute(_CURSORS_LOCK.format(rows=rows), [part for aggregate in chunk for part in aggregate])
+                found += cursor.fetchall()
     return {(kind, key): Position(pk, applied, {}, (applied, waiting)) for pk, kind, key, applied, waiting in found}
 
 
