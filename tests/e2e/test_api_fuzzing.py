@@ -31,7 +31,6 @@ MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 #: What the notifier's API has to show: notifications, deliveries (with an attempt) and webhook endpoints of two
 #: projects, held messages.
 NOTIFIER_SEED_DATA = """
-from notifications.delivery.endpoints import endpoints_assign
 from notifications.delivery.runner import deliveries_send_due
 from notifications.intake.inbox import inbox_take
 from tests.notifier.conftest import envelope, generation_payload
@@ -39,7 +38,6 @@ from tests.notifier.test_api import hold_one_of_each
 
 for project_id in (4, 5):
     inbox_take(envelope(payload=generation_payload(project_id=project_id, webhook_url="http://127.0.0.1:9/hooks")))
-endpoints_assign()
 deliveries_send_due()
 hold_one_of_each()
 """

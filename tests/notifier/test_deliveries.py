@@ -67,7 +67,8 @@ def test_webhook_is_signed_delivered_and_on_record(receiver, fast_sends):
     [record] = attempts(delivery_id)
     assert (record.number, record.status_code, record.error, record.next_attempt_at) == (1, 204, "", None)
     endpoint = WebhookEndpoint.objects.get()
-    assert (endpoint.project_id, endpoint.url, endpoint.state, endpoint.owner_id) == (4, receiver.url, "enabled", 9)
+    assert (endpoint.project_id, endpoint.url, endpoint.state) == (4, receiver.url, "enabled")
+    assert Delivery.objects.get(pk=delivery_id).endpoint == endpoint  # written with it by intake
     assert endpoint.last_success_at is not None
 
 
@@ -130,8 +131,8 @@ def test_a_redirect_is_not_followed_and_ends_the_delivery(receiver, fast_sends, 
 
 def test_410_gone_disables_the_endpoint_ends_its_deliveries_and_tells_the_owner(receiver, fast_sends):
     receiver.default = 410
-    _, first = webhook_delivery(receiver.url, notification_email="owner@example.com")
-    _, second = webhook_delivery(receiver.url, notification_email="owner@example.com")
+    _, first = webhook_delivery(receiver.url, notification_email="before@example.com")
+    _, second = webhook_delivery(receiver.url, notification_email="owner@example.com")  # the latest address
     Delivery.objects.filter(pk=second).update(next_attempt_at=timezone.now() + timedelta(hours=1))
     delivery = attempt(first)
     assert delivery.status == "failed" and delivery.last_error == "HTTP 410: the receiver is gone"
@@ -143,10 +144,12 @@ def test_410_gone_disables_the_endpoint_ends_its_deliveries_and_tells_the_owner(
     assert notice.recipient == "user:9" and notice.project_id == 4 and receiver.url in notice.subject
     email = Delivery.objects.get(channel="email", event__event_type="webhook_endpoint.disabled")
     assert email.target == "owner@example.com" and receiver.url in email.subject
-    # a new event's webhook to the disabled endpoint ends at once, unsent
+    # a new event's webhook to the disabled endpoint is written ended, with the reason, and never sent
     _, third = webhook_delivery(receiver.url)
+    ended = Delivery.objects.get(pk=third)
+    assert ended.status == "failed" and ended.last_error == "endpoint disabled: " + endpoint.state_reason
     deliveries_send_due()
-    assert Delivery.objects.get(pk=third).status == "failed" and len(receiver.requests) == 1
+    assert len(receiver.requests) == 1
 
 
 @pytest.mark.parametrize(

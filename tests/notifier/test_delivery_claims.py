@@ -10,9 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from notifications.delivery import claims
 from notifications.delivery.claims import LOST_ATTEMPT
 from notifications.delivery.claims import deliveries_claim as claimed
-from notifications.delivery.endpoints import endpoints_assign, endpoints_attempts_record
+from notifications.delivery.endpoints import endpoints_attempts_record
 from notifications.delivery.runner import deliveries_send_due
 from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
@@ -21,12 +22,19 @@ from tests.notifier.conftest import envelope, generation_payload
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True, params=["statement", "orm"])
+def claim_path(request, monkeypatch):
+    """Every test runs on both ways of claiming: the PostgreSQL statement and the ORM (SQLite's)."""
+    if request.param == "orm":
+        monkeypatch.setattr(claims, "_claim_statement", claims._claim_orm)
+    return request.param
+
+
 def webhooks(url: str, count: int, *, project_id: int = 4) -> list[int]:
     ids = []
     for _ in range(count):
         payload = generation_payload(project_id=project_id, notification_email=None, webhook_url=url)
         ids += inbox_take(envelope(payload=payload)).delivery_ids
-    endpoints_assign()
     return ids
 
 
@@ -47,6 +55,21 @@ def test_no_endpoint_gets_more_than_its_room_and_the_others_go_on(settings):
     assert deliveries_claim(limit=16) == []  # both full while their sends are in flight
     Delivery.objects.filter(pk__in=healthy[:2]).update(status="delivered", claimed_until=None)
     assert deliveries_claim(limit=16) == [healthy[2]]  # the healthy endpoint's room came back; the slow one's did not
+
+
+def test_a_claim_says_what_lacked_room_so_that_only_a_send_freeing_it_wakes_the_worker(settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "ENDPOINT_CONCURRENCY": 2}
+    slow = webhooks("http://127.0.0.1:1/slow", 4)
+    healthy = webhooks("http://127.0.0.1:2/healthy", 1, project_id=5)
+    left: set[int | None] = set()
+    assert sorted(d.pk for d in claimed(limit=16, left=left)) == sorted(slow[:2] + healthy)
+    assert left == {endpoint("http://127.0.0.1:1/slow").pk}  # two of its deliveries did not fit
+    left = set()
+    assert claimed(limit=16, left=left) == [] and left == {endpoint("http://127.0.0.1:1/slow").pk}  # full
+    more = webhooks("http://127.0.0.1:3/more", 2, project_id=6)
+    left = set()
+    assert [d.pk for d in claimed(limit=1, left=left)] == more[:1]
+    assert None in left  # the limit was reached: a sender that frees may take the rest
 
 
 def test_a_send_that_ended_frees_its_endpoints_room_before_its_attempt_is_on_record(settings):

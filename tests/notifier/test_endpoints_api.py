@@ -12,7 +12,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from notifications.delivery.endpoints import endpoints_assign
 from notifications.delivery.runner import deliveries_send_due
 from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, EndpointAction, Notification, ProjectAccess, WebhookEndpoint
@@ -37,7 +36,6 @@ def staff():
 
 def endpoint_with_failures(url: str = "http://127.0.0.1:9/hooks", *, project_id: int = 4) -> WebhookEndpoint:
     inbox_take(envelope(payload=generation_payload(project_id=project_id, notification_email=None, webhook_url=url)))
-    endpoints_assign()
     return WebhookEndpoint.objects.get(url=url, project_id=project_id)
 
 

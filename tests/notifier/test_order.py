@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from codegen_contracts import Envelope
 from notifications.intake.inbox import inbox_take, inbox_take_many
 from notifications.intake.sweep import order_sweep
 from notifications.models import AggregateCursor, Delivery, InboxEvent, Notification, SequenceGap
@@ -143,15 +144,21 @@ def test_with_ordering_off_events_take_effect_as_they_arrive(settings):
 
 
 def test_reads_releases_and_cursor_moves_find_their_rows_by_index_in_a_large_inbox():
-    """The intake step's statements must not scan the inbox or the cursors: a hash join over a sequential scan
-    made intake slower with every row stored (the planner had no statistics yet)."""
+    """The intake step's statements must not scan the inbox, the cursors or the webhook endpoints: a hash join over
+    a sequential scan made intake slower with every row stored (the planner had no statistics yet)."""
+
+    def hooked(aggregate_id: str, sequence: int, project_id: int = 4) -> Envelope:
+        payload = generation_payload(project_id=project_id, webhook_url=f"http://127.0.0.1:9/{project_id}")
+        return envelope(aggregate_id=aggregate_id, sequence=sequence, payload=payload)
+
     for start in range(0, 3000, 500):
-        inbox_take_many([envelope(aggregate_id=f"bulk-{n}", sequence=1) for n in range(start, start + 500)])
-    inbox_take(envelope(aggregate_id="a", sequence=2))
+        inbox_take_many([hooked(f"bulk-{n}", 1, project_id=n + 10) for n in range(start, start + 500)])
+    inbox_take(hooked("a", 2))
     plans: list[str] = []
+    tables = ("notifier_inbox", "notifier_aggregate", "notifier_webhook_endpoint")
 
     def explain(execute, sql, params, many, context):
-        touches = "notifier_inbox" in sql or "notifier_aggregate" in sql
+        touches = any(table in sql for table in tables)
         if touches and not sql.startswith(("EXPLAIN", "SAVEPOINT", "RELEASE")):
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN " + sql, params)
@@ -159,12 +166,13 @@ def test_reads_releases_and_cursor_moves_find_their_rows_by_index_in_a_large_inb
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(explain):
-        inbox_take_many(of("a", 1, 3))  # releases 2
-        inbox_take(envelope(aggregate_id="a", sequence=3))  # a second 3: late
+        inbox_take_many([hooked("a", 1), hooked("a", 3)])  # releases 2
+        inbox_take(hooked("a", 3))  # a second 3: late
     assert notified_sequences("a") == [1, 2, 3, 3]
-    assert len(plans) >= 8  # lock, known ids, waiting rows, insert, release... of both intakes
+    assert len(plans) >= 10  # lock, known ids, waiting rows, insert, release, endpoints, deliveries... of both
+    assert any("notifier_webhook_endpoint" in plan for plan in plans)
     for plan in plans:
-        assert "Seq Scan on notifier_inbox" not in plan and "Seq Scan on notifier_aggregate" not in plan, plan
+        assert not any(f"Seq Scan on {table}" in plan for table in tables), plan
 
 
 def test_redeliveries_mixed_with_a_next_sequence_change_nothing_but_it():

@@ -142,7 +142,7 @@ class Delivery(models.Model):
     claimed_until = models.DateTimeField(null=True, blank=True)
     #: When the next attempt is due (pending deliveries only).
     next_attempt_at = models.DateTimeField(db_default=Now())
-    #: The webhook endpoint it goes to, set by the delivery workers when they first see it (webhooks only).
+    #: The webhook endpoint it goes to, set when intake writes it (webhooks only).
     endpoint = models.ForeignKey(
         "notifications.WebhookEndpoint", null=True, blank=True, on_delete=models.PROTECT, related_name="deliveries"
     )
@@ -161,16 +161,11 @@ class Delivery(models.Model):
             models.Index(fields=["status", "channel"], name="delivery_status_idx"),
             models.Index(fields=["next_attempt_at"], condition=Q(status="pending"), name="delivery_due_idx"),
             models.Index(fields=["endpoint", "status"], name="delivery_endpoint_idx"),
-            # what the claims count (sends in flight) and what waits for its endpoint: both small
+            # what the claims count (sends in flight): small
             models.Index(
                 fields=["endpoint"],
                 condition=Q(status="pending", claimed_until__isnull=False),
                 name="delivery_in_flight_idx",
-            ),
-            models.Index(
-                fields=["id"],
-                condition=Q(status="pending", channel="webhook", endpoint__isnull=True),
-                name="delivery_unassigned_idx",
             ),
         ]
 

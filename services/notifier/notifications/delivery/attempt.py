@@ -9,11 +9,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import reduce
-from operator import or_
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from opentelemetry.trace import SpanKind
 
@@ -170,8 +167,9 @@ def _change(attempted: Attempted, next_at: datetime | None, disable: dict[int, s
 
 def _deliveries_settle(deliveries: list[Delivery], change: dict[str, object], now: datetime) -> None:
     """Apply ``change`` to those of ``deliveries`` still held by the claims they were attempted under."""
-    mine = reduce(or_, (Q(pk=d.pk, claimed_until=d.claimed_until) for d in deliveries))
-    settled = set(Delivery.objects.select_for_update().filter(mine).values_list("pk", flat=True))
+    held = {d.pk: d.claimed_until for d in deliveries}
+    rows = Delivery.objects.select_for_update().filter(pk__in=list(held)).values_list("pk", "claimed_until")
+    settled = {pk for pk, until in rows if until == held[pk]}
     Delivery.objects.filter(pk__in=settled).update(**change, claimed_until=None, updated_at=now)
     for delivery in deliveries:
         if delivery.pk in settled:

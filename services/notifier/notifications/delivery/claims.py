@@ -22,7 +22,8 @@ from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
 from notifications.config import notifier_config
-from notifications.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, EndpointState
+from notifications.delivery.claim_statement import claim_statement_run
+from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, EndpointState
 
 #: Candidates read per claim, as a multiple of the free senders (an endpoint without room skips its own).
 CANDIDATES_PER_SLOT = 4
@@ -66,8 +67,11 @@ def _endpoint_cap(failures: int) -> int:
     return 1 if failures >= config.breaker_failures else config.endpoint_concurrency
 
 
-def _fitting(candidates: Iterable[Delivery], in_flight: dict[int, tuple[int, int]], limit: int) -> list[Delivery]:
-    """The candidates, in order, that fit their endpoint's room, at most ``limit``."""
+def _fitting(
+    candidates: Iterable[Delivery], in_flight: dict[int, tuple[int, int]], limit: int, left: set[int | None]
+) -> list[Delivery]:
+    """The candidates, in order, that fit their endpoint's room, at most ``limit``; the endpoints of those that did
+    not fit go into ``left``."""
     taken: Counter[int] = Counter()
     picked = []
     for delivery in candidates:
@@ -75,6 +79,7 @@ def _fitting(candidates: Iterable[Delivery], in_flight: dict[int, tuple[int, int
         if endpoint is not None:
             room = _endpoint_cap(endpoint.consecutive_failures) - in_flight.get(endpoint.pk, (0, 0))[0]
             if taken[endpoint.pk] >= room:
+                left.add(endpoint.pk)
                 continue
             taken[endpoint.pk] += 1
         picked.append(delivery)
@@ -83,38 +88,64 @@ def _fitting(candidates: Iterable[Delivery], in_flight: dict[int, tuple[int, int
     return picked
 
 
-def deliveries_claim(*, limit: int, sent: Collection[int] = ()) -> list[Delivery]:
+def deliveries_claim(*, limit: int, sent: Collection[int] = (), left: set[int | None] | None = None) -> list[Delivery]:
     """Claim up to ``limit`` due deliveries for this worker, earliest due first, with their event (without its
     raw message) and endpoint. ``sent``: this worker's deliveries whose send has ended but whose attempt is
-    not on record yet (``endpoints_in_flight``)."""
+    not on record yet (``endpoints_in_flight``). ``left``, when given, receives what may have been left due for
+    lack of room: the ids of endpoints that were full, and None when ``limit`` was reached (a send that ends
+    there makes room for them)."""
+    left = set() if left is None else left
     with transaction.atomic():
         _claims_serialize()
         now = timezone.now()
-        in_flight = endpoints_in_flight(now, sent=sent)
-        full = [pk for pk, (n, failures) in in_flight.items() if n >= _endpoint_cap(failures)]
-        candidates = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("event", "endpoint")
-            .defer("event__raw", "event__effects")
-            .filter(_claimable(now))
-            .exclude(endpoint_id__in=full)
-            .exclude(channel=Channel.WEBHOOK.value, endpoint__isnull=True)  # not assigned yet: next round
-            .order_by("next_attempt_at", "id")[: limit * CANDIDATES_PER_SLOT]
-        )
-        claimed = _fitting(candidates, in_flight, limit)
-        if not claimed:
-            return []
-        lost = [d.pk for d in claimed if d.claimed_until is not None]
-        if lost:
-            _lost_attempts_record(lost, now)
-        lease = now + claim_lease()
-        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-            claimed_until=lease, attempts=F("attempts") + 1, attempts_made=F("attempts_made") + 1, updated_at=now
-        )
-        for delivery in claimed:
-            delivery.claimed_until, delivery.updated_at = lease, now
-            delivery.attempts += 1
-            delivery.attempts_made += 1
+        claim = _claim_statement if connection.vendor == "postgresql" else _claim_orm
+        claimed = claim(now, now + claim_lease(), limit, sent, left)
+    if len(claimed) == limit:
+        left.add(None)
+    return claimed
+
+
+def _claim_statement(
+    now: datetime, lease: datetime, limit: int, sent: Collection[int], left: set[int | None]
+) -> list[Delivery]:
+    """The claim as one PostgreSQL statement (``claim_statement``)."""
+    config = notifier_config()
+    claimed, lacking = claim_statement_run(
+        now=now, lease=lease, limit=limit, candidates=limit * CANDIDATES_PER_SLOT, sent=sent,
+        breaker=config.breaker_failures, concurrency=config.endpoint_concurrency, lost=LOST_ATTEMPT,
+    )  # fmt: skip
+    left.update(lacking)
+    return claimed
+
+
+def _claim_orm(
+    now: datetime, lease: datetime, limit: int, sent: Collection[int], left: set[int | None]
+) -> list[Delivery]:
+    """The claim through the ORM (SQLite, for development): the rule that ``claim_statement`` says in SQL."""
+    in_flight = endpoints_in_flight(now, sent=sent)
+    full = [pk for pk, (n, failures) in in_flight.items() if n >= _endpoint_cap(failures)]
+    candidates = list(
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("event", "endpoint")
+        .defer("event__raw", "event__effects")
+        .filter(_claimable(now))
+        .exclude(endpoint_id__in=full)
+        .order_by("next_attempt_at", "id")[: limit * CANDIDATES_PER_SLOT]
+    )
+    left.update(full)
+    claimed = _fitting(candidates, in_flight, limit, left)
+    if not claimed:
+        return []
+    lost = [d.pk for d in claimed if d.claimed_until is not None]
+    if lost:
+        _lost_attempts_record(lost, now)
+    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+        claimed_until=lease, attempts=F("attempts") + 1, attempts_made=F("attempts_made") + 1, updated_at=now
+    )
+    for delivery in claimed:
+        delivery.claimed_until, delivery.updated_at = lease, now
+        delivery.attempts += 1
+        delivery.attempts_made += 1
     return claimed
 
 

@@ -1,25 +1,24 @@
 """Webhook endpoints' state: what each attempt tells of its receiver, the breaker, disabling and enabling.
 
-An endpoint is one project's webhook URL. Failures in a row open its breaker
-(``NOTIFIER_WEBHOOK_BREAKER_FAILURES``): from then on it gets one attempt at a time, and only from a
-delivery whose scheduled time came after its last failure (a probe, at that delivery's own
-scheduled time: the breaker never delays one past its schedule); the deliveries that were due
-before the last failure are skipped without a connection attempt and stay due, no attempt spent.
-A success closes it and they all go. 410 Gone, or failing
-without a success for ``NOTIFIER_WEBHOOK_DISABLE_AFTER``, disables it: its pending deliveries fail
-with the reason, and the project's owner is told in the app and by e-mail (again when enabled).
+An endpoint is one project's webhook URL, made when intake writes the first delivery to it. Failures
+in a row open its breaker (``NOTIFIER_WEBHOOK_BREAKER_FAILURES``): from then on it gets one attempt at
+a time, and only from a delivery whose scheduled time came after its last failure (a probe, at that
+delivery's own scheduled time: the breaker never delays one past its schedule); the deliveries that
+were due before the last failure are skipped without a connection attempt and stay due, no attempt
+spent. A success closes it and they all go. 410 Gone, or failing without a success for
+``NOTIFIER_WEBHOOK_DISABLE_AFTER``, disables it: its pending deliveries fail with the reason (and
+intake writes new ones failed), and the project's owner is told in the app and by e-mail (again when
+enabled).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -42,55 +41,35 @@ ENDPOINT_DISABLED = "webhook_endpoint.disabled"
 ENDPOINT_ENABLED = "webhook_endpoint.enabled"
 
 
-#: New webhook deliveries given their endpoint in one round.
-ASSIGN_BATCH = 500
+#: What a delivery that its endpoint's disabling ended says, before the endpoint's reason.
+ENDED_BY_DISABLING = "endpoint disabled: "
+
+#: An endpoint's key: the project and its webhook URL.
+EndpointKey = tuple[int, str]
 
 
-def endpoints_assign(*, limit: int = ASSIGN_BATCH) -> int:
-    """Give each new webhook delivery its endpoint (made on first sight); one to a disabled endpoint fails
-    at once with the endpoint's reason. Returns how many were assigned."""
-    rows = list(
-        Delivery.objects.filter(channel=Channel.WEBHOOK.value, endpoint__isnull=True, status=DeliveryStatus.PENDING)
-        .values_list("id", "target", "event__raw")
-        .order_by("id")[:limit]
+def endpoints_attach(deliveries: Mapping[EndpointKey, list[int]]) -> None:
+    """Give webhook deliveries just written (ids by endpoint key) their endpoints, making those that do not exist
+    yet, in the caller's transaction; end those whose endpoint is disabled, with its reason. Endpoints are made
+    in key order, so that concurrent intakes never deadlock (``ON CONFLICT DO NOTHING`` waits for one another
+    transaction is making)."""
+    if not deliveries:
+        return
+    WebhookEndpoint.objects.bulk_create(
+        [WebhookEndpoint(project_id=project_id, url=url) for project_id, url in sorted(deliveries)],
+        ignore_conflicts=True,
     )
-    if not rows:
-        return 0
-    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-    payloads: dict[tuple[int, str], dict[str, Any]] = {}
-    for delivery_id, url, raw in rows:
-        payload = (raw or {}).get("payload") or {}
-        key = (int(payload.get("project_id") or 0), url)
-        groups[key].append(delivery_id)
-        payloads[key] = payload  # the latest event's owner
-    known = {
-        (e.project_id, e.url): e
-        for e in WebhookEndpoint.objects.filter(project_id__in={p for p, _ in groups}, url__in={u for _, u in groups})
-    }
-    for key, ids in groups.items():
-        endpoint = known.get(key) or _endpoint_for(*key, payloads[key])
-        _owner_keep(endpoint, payloads[key])
-        Delivery.objects.filter(pk__in=ids, endpoint__isnull=True).update(endpoint=endpoint)
+    found = WebhookEndpoint.objects.filter(
+        project_id__in={p for p, _ in deliveries}, url__in={u for _, u in deliveries}
+    )
+    for endpoint in found:
+        ids = deliveries.get((endpoint.project_id, endpoint.url))
+        if ids is None:
+            continue
+        change: dict[str, object] = {"endpoint": endpoint}
         if endpoint.state == EndpointState.DISABLED:
-            _deliveries_end(endpoint, f"endpoint disabled: {endpoint.state_reason}", ids=ids)
-    return len(rows)
-
-
-def _endpoint_for(project_id: int, url: str, payload: dict[str, Any]) -> WebhookEndpoint:
-    owner = {"owner_id": payload.get("owner_id"), "notification_email": payload.get("notification_email") or ""}
-    try:
-        endpoint, _ = WebhookEndpoint.objects.get_or_create(project_id=project_id, url=url, defaults=owner)
-    except IntegrityError:  # another worker made it first
-        return WebhookEndpoint.objects.get(project_id=project_id, url=url)
-    return endpoint
-
-
-def _owner_keep(endpoint: WebhookEndpoint, payload: dict[str, Any]) -> None:
-    """Remember whom to tell about the endpoint: the owner and address of its project's latest event."""
-    owner_id, email = payload.get("owner_id"), payload.get("notification_email") or ""
-    if owner_id and (endpoint.owner_id, endpoint.notification_email) != (owner_id, email):
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(owner_id=owner_id, notification_email=email)
-        endpoint.owner_id, endpoint.notification_email = owner_id, email
+            change |= {"status": DeliveryStatus.FAILED.value, "last_error": ENDED_BY_DISABLING + endpoint.state_reason}
+        Delivery.objects.filter(pk__in=ids).update(**change)
 
 
 def endpoints_attempts_record(
@@ -129,7 +108,7 @@ def endpoint_disable(endpoint: WebhookEndpoint, *, reason: str) -> int:
         )
         if not changed:
             return 0
-        ended = _deliveries_end(endpoint, f"endpoint disabled: {reason}")
+        ended = _deliveries_end(endpoint, ENDED_BY_DISABLING + reason)
         _owner_tell(
             endpoint,
             ENDPOINT_DISABLED,
@@ -161,18 +140,17 @@ def endpoint_enable(endpoint: WebhookEndpoint) -> bool:
     return bool(changed)
 
 
-def _deliveries_end(endpoint: WebhookEndpoint, reason: str, *, ids: list[int] | None = None) -> int:
+def _deliveries_end(endpoint: WebhookEndpoint, reason: str) -> int:
     pending = Delivery.objects.filter(
         endpoint=endpoint, status=DeliveryStatus.PENDING.value, claimed_until__isnull=True
     )
-    if ids is not None:
-        pending = pending.filter(pk__in=ids)
     return pending.update(status=DeliveryStatus.FAILED.value, last_error=reason[:2000], updated_at=timezone.now())
 
 
 def _owner_tell(endpoint: WebhookEndpoint, event_type: str, *, subject: str, body: str) -> None:
     """Record the notifier's own notice about ``endpoint`` in its inbox, with an in-app notification for the
     owner and an e-mail to the project's notification address (sent by the delivery workers)."""
+    _owner_refresh(endpoint)
     now = timezone.now()
     changes = WebhookEndpoint.objects.filter(pk=endpoint.pk)
     changes.update(state_changes=F("state_changes") + 1)
@@ -195,3 +173,20 @@ def _owner_tell(endpoint: WebhookEndpoint, event_type: str, *, subject: str, bod
             subject=subject[:255],
             body=body,
         )
+
+
+def _owner_refresh(endpoint: WebhookEndpoint) -> None:
+    """Whom to tell about ``endpoint``: the owner and notification address of its project's latest event taken in
+    (kept on the endpoint: whom it last told)."""
+    latest = (
+        Notification.objects.filter(project_id=endpoint.project_id)
+        .exclude(event_type__in=(ENDPOINT_DISABLED, ENDPOINT_ENABLED))
+        .order_by("-created_at", "-id")
+        .values_list("event__raw", flat=True)
+        .first()
+    )
+    payload = (latest or {}).get("payload") or {}
+    owner_id, email = payload.get("owner_id"), payload.get("notification_email") or ""
+    if owner_id and (endpoint.owner_id, endpoint.notification_email) != (owner_id, email):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(owner_id=owner_id, notification_email=email)
+        endpoint.owner_id, endpoint.notification_email = owner_id, email

@@ -19,9 +19,9 @@ class EndpointState(StrEnum):
 class WebhookEndpoint(models.Model):
     """One project's webhook URL, with what its receiver has shown: successes, failures, the breaker, its state.
 
-    Created by the delivery workers when a project's first delivery to the URL is due. The owner's
-    ids (``owner_id``, ``notification_email``) are those of the latest event that reached it: whom to
-    tell when it is disabled or enabled again.
+    Made when intake writes a project's first delivery to the URL. The owner's ids (``owner_id``,
+    ``notification_email``) are those of the project's latest event when it was last disabled or enabled:
+    whom that told.
     """
 
     project_id = models.PositiveBigIntegerField()

@@ -2,11 +2,12 @@
 what came of the attempts in batches.
 
 It claims only as many deliveries as it has free senders, so a hanging receiver holds at most its
-endpoint's room of them and the rest keep claiming. Senders only send, and wake the loop as each send
-ends: a sender and its endpoint's room are free again as soon as the send ends (the claim counts the
-sends that ended but are not on record yet as no longer in flight). One recorder thread puts the
-attempts that ended meanwhile on record in one transaction (as intake's group commit does). New
-webhook deliveries get their endpoint when an announcement (or the poll) says some arrived.
+endpoint's room of them and the rest keep claiming. It claims when an announcement says deliveries were
+committed, at each poll, and when a send ends that frees room the last claim lacked (a sender, or the
+room of an endpoint that was full): a sender and its endpoint's room are free again as soon as the send
+ends (the claim counts the sends that ended but are not on record yet as no longer in flight). Senders
+only send. One recorder thread puts the
+attempts that ended meanwhile on record in one transaction (as intake's group commit does).
 
 It rides out database outages (a claim that fails is tried again; a batch that cannot be recorded
 is left to its claims' leases, and sent again) and stops on request after the attempts in flight
@@ -25,7 +26,6 @@ from django.db import DatabaseError, close_old_connections
 from notifications.config import notifier_config
 from notifications.delivery.attempt import Attempted, attempts_record, delivery_send
 from notifications.delivery.claims import deliveries_claim
-from notifications.delivery.endpoints import ASSIGN_BATCH, endpoints_assign
 from notifications.delivery.wakeup import DeliveryListener
 from notifications.intake.batches import batch_take
 from notifications.models import Delivery
@@ -43,7 +43,6 @@ RECORD_BACKLOG_PER_SENDER = 4
 def deliveries_send_due(*, limit: int = 100) -> int:
     """Claim what is due now, make one attempt at each, one after the other, in this thread, and record them;
     how many. For operators' commands and tests; the worker sends in parallel (``DeliveryRunner``)."""
-    endpoints_assign()
     claimed = deliveries_claim(limit=limit)
     attempts_record([delivery_send(delivery) for delivery in claimed])
     return len(claimed)
@@ -60,31 +59,37 @@ class DeliveryRunner:
         self.wake = threading.Event()
         self._busy = 0
         self._sent: set[int] = set()  # sends ended, attempts not on record yet
+        self._lacking: set[int | None] = set()  # what the last claim lacked room for (``deliveries_claim``'s left)
+        self._ended: set[int | None] = set()  # the endpoints of sends that ended since the last claim's snapshot
+        self._behind = False  # claiming waits for the recorder to catch up
         self._lock = threading.Lock()
         self._attempted: queue.SimpleQueue[Attempted | None] = queue.SimpleQueue()
 
     def run(self) -> None:
-        arrived = threading.Event()  # an announcement came: new webhook deliveries may want their endpoint
-        listener = DeliveryListener(self.wake, arrived=arrived)
+        listener = DeliveryListener(self.wake)
         listener.start()
         recorder = threading.Thread(target=self._record_loop, name="delivery-recorder", daemon=True)
         recorder.start()
         senders = ThreadPoolExecutor(self.threads, thread_name_prefix="deliver")
-        polled = True
         try:
             while not self.stop.is_set():
                 self.wake.clear()
                 with self._lock:
-                    behind = len(self._sent) >= RECORD_BACKLOG_PER_SENDER * self.threads
-                    free = 0 if behind else self.threads - self._busy
+                    self._behind = len(self._sent) >= RECORD_BACKLOG_PER_SENDER * self.threads
+                    free = 0 if self._behind else self.threads - self._busy
+                    if free <= 0:
+                        self._lacking = {None}
                 if free > 0:
-                    assign = polled or arrived.is_set()  # not when only a send ended
-                    arrived.clear()
-                    for delivery in self._claim(free, assign=assign, more=arrived):
-                        with self._lock:
-                            self._busy += 1
+                    lacking: set[int | None] = set()
+                    claimed = self._claim(free, lacking)
+                    with self._lock:
+                        self._lacking = lacking
+                        self._busy += len(claimed)
+                        if self._ended and (None in lacking or lacking & self._ended):
+                            self.wake.set()  # a send ended during the claim, with room it lacked
+                    for delivery in claimed:
                         senders.submit(self._send, delivery)
-                polled = not self.wake.wait(self.poll)
+                self.wake.wait(self.poll)
         finally:
             listener.stop()
             senders.shutdown(wait=True)  # the attempts in flight end ...
@@ -92,15 +97,13 @@ class DeliveryRunner:
             recorder.join()  # ... and are recorded
             close_old_connections()
 
-    def _claim(self, free: int, *, assign: bool, more: threading.Event) -> list[Delivery]:
-        """Claim up to ``free`` deliveries, first giving new webhook deliveries their endpoint when ``assign``
-        (``more`` is set when there may be more of them than one round assigns)."""
+    def _claim(self, free: int, lacking: set[int | None]) -> list[Delivery]:
+        """Claim up to ``free`` deliveries; what was left for lack of room goes into ``lacking``."""
         with self._lock:
             sent = frozenset(self._sent)  # a snapshot taken before the claim counts: it can only hold fewer
+            self._ended.clear()
         try:
-            if assign and on_fresh_connection(endpoints_assign) >= ASSIGN_BATCH:
-                more.set()
-            return on_fresh_connection(lambda: deliveries_claim(limit=free, sent=sent))
+            return on_fresh_connection(lambda: deliveries_claim(limit=free, sent=sent, left=lacking))
         except DatabaseError as exc:
             logger.warning("claiming deliveries failed (%s); trying again", str(exc).strip()[:200])
             close_old_connections()
@@ -112,8 +115,11 @@ class DeliveryRunner:
         with self._lock:
             self._busy -= 1
             self._sent.add(delivery.pk)
+            self._ended.add(delivery.endpoint_id)
+            room = None in self._lacking or delivery.endpoint_id in self._lacking
         self._attempted.put(attempted)
-        self.wake.set()
+        if room:
+            self.wake.set()
 
     def _record_loop(self) -> None:
         stopping = False
@@ -128,5 +134,7 @@ class DeliveryRunner:
                 close_old_connections()
             with self._lock:
                 self._sent.difference_update(a.delivery.pk for a in batch)
-            self.wake.set()
+                caught_up = self._behind
+            if caught_up:
+                self.wake.set()
         close_old_connections()

@@ -27,11 +27,10 @@ def deliveries_wake() -> None:
 
 
 class DeliveryListener:
-    """On each announcement sets ``arrived`` (when given), then ``wake``, from a daemon thread that reconnects
-    after a failure: a thread that ``wake`` wakes sees ``arrived`` set."""
+    """On each announcement sets ``wake``, from a daemon thread that reconnects after a failure."""
 
-    def __init__(self, wake: threading.Event, arrived: threading.Event | None = None) -> None:
-        self.wake, self.arrived = wake, arrived
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -58,12 +57,7 @@ class DeliveryListener:
             params.pop(option, None)
         with psycopg.connect(**params, autocommit=True) as listening:
             listening.execute(f"LISTEN {NOTIFY_CHANNEL}")
-            self._announce()  # catch up on anything committed while nobody listened
+            self.wake.set()  # catch up on anything committed while nobody listened
             while not self._stop.is_set():
                 for _ in listening.notifies(timeout=1.0, stop_after=1):
-                    self._announce()
-
-    def _announce(self) -> None:
-        if self.arrived is not None:
-            self.arrived.set()
-        self.wake.set()
+                    self.wake.set()

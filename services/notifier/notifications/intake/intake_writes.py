@@ -1,6 +1,11 @@
 """What the intake step writes, in the caller's transaction: the new inbox rows, the released ones, the effects
 (notifications and deliveries) from their stored form, the gaps late arrivals close, and the cursors.
 
+A webhook delivery is written with its endpoint, so the delivery workers claim it as it is; one to a disabled
+endpoint is written failed, with the endpoint's reason. On PostgreSQL the statement finds the endpoints that exist
+and only those seen first are made afterwards (``endpoints_attach``): making one waits for any transaction
+updating it, as the delivery workers' records do. The ORM path attaches them all that way.
+
 On PostgreSQL each is one statement of fixed text whose rows arrive as one JSON array (``_PG``: one round trip
 per write, planned once; found by index, see ``sequencing.pg_rows``); other databases (SQLite, for
 development) write the same rows through the ORM.
@@ -8,6 +13,7 @@ development) write the same rows through the ORM.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,9 +21,18 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from notifications.delivery.endpoints import ENDED_BY_DISABLING, EndpointKey, endpoints_attach
 from notifications.intake.event_plan import IntakePlan
 from notifications.intake.sequencing import Aggregate, Position, on_postgresql, pg_rows
-from notifications.models import AggregateCursor, Channel, Delivery, DeliveryStatus, InboxEvent, Notification
+from notifications.models import (
+    AggregateCursor,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    EndpointState,
+    InboxEvent,
+    Notification,
+)
 
 #: The envelope's fields an inbox row keeps, each a column of the same name.
 INBOX_ENVELOPE_FIELDS = (
@@ -56,14 +71,24 @@ _PG = {
         FROM json_to_recordset(%s::json) AS t(event_id bigint, event_type text, project_id bigint, recipient text,
                                               subject text, body text, ord integer)
         ORDER BY ord""",
-    "deliveries": """
+    # a webhook's endpoint found by its key (LATERAL: an index probe per row); failed at once when it is disabled
+    "deliveries": f"""
         INSERT INTO notifier_delivery (event_id, channel, target, subject, body, status, attempts, last_error,
-                                       created_at, updated_at)
-        SELECT event_id, channel, target, subject, body, 'pending', 0, '', now(), now()
+                                       endpoint_id, created_at, updated_at)
+        SELECT t.event_id, t.channel, t.target, t.subject, t.body,
+               CASE WHEN e.state = '{EndpointState.DISABLED.value}' THEN '{DeliveryStatus.FAILED.value}'
+                    ELSE '{DeliveryStatus.PENDING.value}' END, 0,
+               CASE WHEN e.state = '{EndpointState.DISABLED.value}' THEN '{ENDED_BY_DISABLING}' || e.state_reason
+                    ELSE '' END,
+               e.id, now(), now()
         FROM json_to_recordset(%s::json) AS t(event_id bigint, channel text, target text, subject text, body text,
-                                              ord integer)
-        ORDER BY ord
-        RETURNING id, event_id""",
+                                              project_id bigint, ord integer)
+        LEFT JOIN LATERAL (
+            SELECT id, state, state_reason FROM notifier_webhook_endpoint
+            WHERE t.channel = '{Channel.WEBHOOK.value}' AND project_id = t.project_id AND url = t.target LIMIT 1
+        ) AS e ON true
+        ORDER BY t.ord
+        RETURNING id, event_id, channel, target, endpoint_id""",
     # (its rows given twice, as "release")
     "cursors": """
         UPDATE notifier_aggregate AS c SET applied = v.applied, waiting = v.waiting, updated_at = now()
@@ -130,6 +155,8 @@ def inbox_rows_release(released: Sequence[tuple[int, str]]) -> None:
 def effects_write(effects: Sequence[Effect]) -> dict[int, tuple[int, ...]]:
     """Write the notifications and deliveries of ``effects``, in order; each inbox id's delivery ids."""
     ids: dict[int, tuple[int, ...]] = {inbox_id: () for inbox_id, _, _ in effects}
+    project_of = {inbox_id: kept["project_id"] for inbox_id, _, kept in effects}
+    unattached: dict[EndpointKey, list[int]] = defaultdict(list)  # webhooks whose endpoint did not exist
     if on_postgresql():
         notices = [
             {"event_id": inbox_id, "event_type": event_type, "project_id": kept["project_id"],
@@ -137,13 +164,17 @@ def effects_write(effects: Sequence[Effect]) -> dict[int, tuple[int, ...]]:
             for n, (inbox_id, event_type, kept) in enumerate(effects) if kept["notify"]
         ]  # fmt: skip
         sends = [
-            {"event_id": inbox_id, **{key: d[key] for key in ("channel", "target", "subject", "body")}, "ord": n}
+            {"event_id": inbox_id, **{key: d[key] for key in ("channel", "target", "subject", "body")},
+             "project_id": kept["project_id"], "ord": n}
             for n, (inbox_id, _, kept) in enumerate(effects) for d in kept["deliveries"]
         ]  # fmt: skip
         if notices:
             pg_rows(_PG["notifications"], notices)
-        for pk, inbox_id in sorted(pg_rows(_PG["deliveries"], sends)) if sends else []:
+        for pk, inbox_id, channel, target, endpoint_id in sorted(pg_rows(_PG["deliveries"], sends)) if sends else []:
             ids[inbox_id] += (pk,)
+            if channel == Channel.WEBHOOK and endpoint_id is None:
+                unattached[(project_of[inbox_id], target)].append(pk)
+        endpoints_attach(unattached)
         return ids
     now = timezone.now()
     notifications = [
@@ -175,9 +206,11 @@ def effects_write(effects: Sequence[Effect]) -> dict[int, tuple[int, ...]]:
         for d in kept["deliveries"]
     ]
     Notification.objects.bulk_create(notifications)
-    created = Delivery.objects.bulk_create(deliveries)
-    for delivery in created:
+    for delivery in Delivery.objects.bulk_create(deliveries):
         ids[delivery.event_id] += (delivery.pk,)
+        if delivery.channel == Channel.WEBHOOK:
+            unattached[(project_of[delivery.event_id], delivery.target)].append(delivery.pk)
+    endpoints_attach(unattached)
     return ids
 
 
