@@ -7,19 +7,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.db import DatabaseError, connection
 from django.utils import timezone
+from psycopg.pq import TransactionStatus
 
-from notifications.delivery import claims
+from notifications.delivery import claim_statement, claims
 from notifications.delivery.claims import LOST_ATTEMPT
 from notifications.delivery.claims import deliveries_claim as claimed
 from notifications.delivery.endpoints import endpoints_attempts_record
 from notifications.delivery.runner import deliveries_send_due
 from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
-from tests.notifier.conftest import envelope, generation_payload
+from tests.notifier.conftest import envelope, generation_payload, notifier_database_url
 
 pytestmark = pytest.mark.django_db
+
+#: The claim on PostgreSQL, as the module has it (the fixture below swaps it for the ORM's).
+STATEMENT = claims._claim_statement
 
 
 @pytest.fixture(autouse=True, params=["statement", "orm"])
@@ -149,3 +155,21 @@ def test_one_project_url_is_one_endpoint_and_another_projects_is_another():
     webhooks("http://127.0.0.1:1/shared", 2, project_id=4)
     webhooks("http://127.0.0.1:1/shared", 1, project_id=5)
     assert sorted(WebhookEndpoint.objects.values_list("project_id", flat=True)) == [4, 5]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_outside_a_transaction_commits_in_its_own_and_a_failed_one_leaves_the_connection_idle(
+    claim_path, monkeypatch
+):
+    ids = webhooks("http://127.0.0.1:1/own", 2)
+    assert deliveries_claim(limit=1) == ids[:1]
+    assert not connection.in_atomic_block
+    with psycopg.connect(notifier_database_url()) as other:  # committed: another session sees it
+        (held,) = other.execute("SELECT count(*) FROM notifier_delivery WHERE claimed_until IS NOT NULL").fetchone()
+    assert held == 1
+    monkeypatch.setattr(claim_statement, "CLAIM", "SELECT no_such_column FROM notifier_delivery")
+    monkeypatch.setattr(claims, "_claim_statement", STATEMENT)  # the statement, on either path
+    with pytest.raises(DatabaseError):
+        deliveries_claim(limit=1)
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    assert Delivery.objects.filter(claimed_until__isnull=True).count() == 1  # the connection goes on

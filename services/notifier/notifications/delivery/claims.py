@@ -95,11 +95,9 @@ def deliveries_claim(*, limit: int, sent: Collection[int] = (), left: set[int | 
     lack of room: the ids of endpoints that were full, and None when ``limit`` was reached (a send that ends
     there makes room for them)."""
     left = set() if left is None else left
-    with transaction.atomic():
-        _claims_serialize()
-        now = timezone.now()
-        claim = _claim_statement if connection.vendor == "postgresql" else _claim_orm
-        claimed = claim(now, now + claim_lease(), limit, sent, left)
+    now = timezone.now()
+    claim = _claim_statement if connection.vendor == "postgresql" else _claim_orm
+    claimed = claim(now, now + claim_lease(), limit, sent, left)
     if len(claimed) == limit:
         left.add(None)
     return claimed
@@ -108,11 +106,13 @@ def deliveries_claim(*, limit: int, sent: Collection[int] = (), left: set[int | 
 def _claim_statement(
     now: datetime, lease: datetime, limit: int, sent: Collection[int], left: set[int | None]
 ) -> list[Delivery]:
-    """The claim as one PostgreSQL statement (``claim_statement``)."""
+    """The claim as one PostgreSQL statement, in a transaction of its own with the lock, in one round trip
+    (``claim_statement``)."""
     config = notifier_config()
     claimed, lacking = claim_statement_run(
         now=now, lease=lease, limit=limit, candidates=limit * CANDIDATES_PER_SLOT, sent=sent,
         breaker=config.breaker_failures, concurrency=config.endpoint_concurrency, lost=LOST_ATTEMPT,
+        lock=CLAIM_LOCK,
     )  # fmt: skip
     left.update(lacking)
     return claimed
@@ -122,6 +122,14 @@ def _claim_orm(
     now: datetime, lease: datetime, limit: int, sent: Collection[int], left: set[int | None]
 ) -> list[Delivery]:
     """The claim through the ORM (SQLite, for development): the rule that ``claim_statement`` says in SQL."""
+    with transaction.atomic():
+        _claims_serialize()
+        return _claim_orm_locked(now, lease, limit, sent, left)
+
+
+def _claim_orm_locked(
+    now: datetime, lease: datetime, limit: int, sent: Collection[int], left: set[int | None]
+) -> list[Delivery]:
     in_flight = endpoints_in_flight(now, sent=sent)
     full = [pk for pk, (n, failures) in in_flight.items() if n >= _endpoint_cap(failures)]
     candidates = list(
