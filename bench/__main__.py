@@ -109,7 +109,7 @@ def run_all(
 def main() -> int:
     args = arguments()
     started = now_iso()
-    postgres = PostgresServer().start()
+    postgres = PostgresServer().start(commit_timestamps=True)  # when a notification was committed
     redis_server = RedisServer().start()
     try:
         database_url = postgres.create_database("bench")

@@ -75,8 +75,9 @@ class PostgresServer:
         assert self.root is not None
         return self.root / "data"
 
-    def start(self, *, fsync: bool = False) -> PostgresServer:
-        """Create the cluster in a temporary directory and start the server; wait until it accepts."""
+    def start(self, *, fsync: bool = False, commit_timestamps: bool = False) -> PostgresServer:
+        """Create the cluster in a temporary directory and start the server; wait until it accepts.
+        ``commit_timestamps``: keep each transaction's commit time (``pg_xact_commit_timestamp``)."""
         bindir = postgres_bindir()
         run_as = _run_as()
         self.root = Path(tempfile.mkdtemp(prefix="pg-"))
@@ -112,6 +113,7 @@ class PostgresServer:
             "synchronous_commit": "on" if fsync else "off",
             "full_page_writes": "on" if fsync else "off",
             "shared_buffers": "128MB",
+            "track_commit_timestamp": "on" if commit_timestamps else "off",
         }
         args = [str(bindir / "postgres"), "-D", str(self.datadir)]
         for key, value in options.items():
