@@ -18,7 +18,7 @@ from notifications.delivery.claims import LOST_ATTEMPT
 from notifications.delivery.claims import deliveries_claim as claimed
 from notifications.delivery.endpoints import endpoints_attempts_record
 from notifications.delivery.runner import deliveries_send_due
-from notifications.intake.inbox import inbox_take
+from notifications.intake.inbox import inbox_take, inbox_take_many
 from notifications.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from tests.notifier.conftest import envelope, generation_payload, notifier_database_url
 
@@ -173,3 +173,24 @@ def test_a_claim_outside_a_transaction_commits_in_its_own_and_a_failed_one_leave
         deliveries_claim(limit=1)
     assert connection.connection.info.transaction_status == TransactionStatus.IDLE
     assert Delivery.objects.filter(claimed_until__isnull=True).count() == 1  # the connection goes on
+
+
+def test_the_claim_statement_finds_its_rows_by_index_in_large_tables():
+    """The claim runs several times a second: a plan that scans the deliveries, the inbox or the endpoints would
+    make it slower with every row stored (the planner keeps one plan per connection)."""
+    for start in range(0, 3000, 500):
+        inbox_take_many(
+            [envelope(payload=generation_payload(project_id=10 + n, notification_email=None,
+                                                 webhook_url=f"http://127.0.0.1:1/{n}"))
+             for n in range(start, start + 500)]
+        )  # fmt: skip
+    Delivery.objects.filter(pk__in=Delivery.objects.order_by("id").values("pk")[:2900]).update(status="delivered")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        now = timezone.now()
+        params = {"now": now, "lease": now + timedelta(minutes=1), "limit": 16, "candidates": 64, "sent": [],
+                  "breaker": 5, "concurrency": 16, "lost": LOST_ATTEMPT}  # fmt: skip
+        cursor.execute("EXPLAIN " + claim_statement.CLAIM, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    for table in ("notifier_delivery", "notifier_inbox", "notifier_webhook_endpoint"):
+        assert f"Seq Scan on {table}" not in plan, plan

@@ -35,7 +35,9 @@ _LEFT_ROW = ", ".join(["NULL"] * (len(_DELIVERY_FIELDS) + len(_EVENT_FIELDS)) + 
 _LEFT_ROW += ", NULL" * (len(_ENDPOINT_FIELDS) - 1)
 
 #: Rows: ("claimed", the delivery, its event, its endpoint) for each claimed, earliest due first, then ("left",
-#: an endpoint id) for each endpoint that was full or had candidates that did not fit.
+#: an endpoint id) for each endpoint that was full or had candidates that did not fit. Every endpoint and event
+#: is found by primary key (LATERAL ... LIMIT 1, which the planner keeps as a probe per row): a plan made while
+#: the tables were small would otherwise scan them.
 CLAIM = f"""
     WITH in_flight AS (
         SELECT endpoint_id, count(*) AS n FROM notifier_delivery
@@ -44,32 +46,36 @@ CLAIM = f"""
         GROUP BY endpoint_id
     ),
     room AS (
-        SELECT f.endpoint_id,
-               CASE WHEN e.consecutive_failures >= %(breaker)s THEN 1 ELSE %(concurrency)s END - f.n AS free
-        FROM in_flight f JOIN notifier_webhook_endpoint e ON e.id = f.endpoint_id
+        SELECT f.endpoint_id, e.cap - f.n AS free
+        FROM in_flight f CROSS JOIN LATERAL (
+            SELECT CASE WHEN consecutive_failures >= %(breaker)s THEN 1 ELSE %(concurrency)s END AS cap
+            FROM notifier_webhook_endpoint WHERE id = f.endpoint_id LIMIT 1
+        ) AS e
     ),
     candidates AS (
-        SELECT d.id, d.endpoint_id, d.next_attempt_at, d.claimed_until FROM notifier_delivery d
-        LEFT JOIN notifier_webhook_endpoint e ON e.id = d.endpoint_id
+        SELECT d.id, d.endpoint_id, d.next_attempt_at, d.claimed_until, coalesce(r.free, e.cap) AS free
+        FROM notifier_delivery d
+        LEFT JOIN LATERAL (
+            SELECT state, last_failure_at, consecutive_failures >= %(breaker)s AS open,
+                   CASE WHEN consecutive_failures >= %(breaker)s THEN 1 ELSE %(concurrency)s END AS cap
+            FROM notifier_webhook_endpoint WHERE id = d.endpoint_id LIMIT 1
+        ) AS e ON true
         LEFT JOIN room r ON r.endpoint_id = d.endpoint_id
         WHERE d.status = '{_PENDING}' AND d.next_attempt_at <= %(now)s
           AND (d.claimed_until IS NULL OR d.claimed_until <= %(now)s)
-          AND (e.id IS NULL OR (
+          AND (d.endpoint_id IS NULL OR (
               e.state <> '{_DISABLED}' AND coalesce(r.free, 1) > 0
-              AND NOT coalesce(e.consecutive_failures >= %(breaker)s AND d.next_attempt_at <= e.last_failure_at, false)
+              AND NOT coalesce(e.open AND d.next_attempt_at <= e.last_failure_at, false)
           ))
         ORDER BY d.next_attempt_at, d.id
         LIMIT %(candidates)s
         FOR UPDATE OF d SKIP LOCKED
     ),
     ranked AS (
-        SELECT c.*, c.endpoint_id IS NULL OR row_number() OVER (
-                   PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.id
-               ) <= coalesce(r.free, CASE WHEN e.consecutive_failures >= %(breaker)s THEN 1 ELSE %(concurrency)s END)
-               AS fits
+        SELECT c.*, c.endpoint_id IS NULL
+                    OR row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.next_attempt_at, c.id) <= c.free
+                    AS fits
         FROM candidates c
-        LEFT JOIN notifier_webhook_endpoint e ON e.id = c.endpoint_id
-        LEFT JOIN room r ON r.endpoint_id = c.endpoint_id
     ),
     picked AS (
         SELECT id, claimed_until FROM ranked WHERE fits ORDER BY next_attempt_at, id LIMIT %(limit)s
@@ -88,8 +94,9 @@ CLAIM = f"""
     )
     SELECT 'claimed', {_columns("d", _DELIVERY_FIELDS)}, {_columns("i", _EVENT_FIELDS)},
            {_columns("e", _ENDPOINT_FIELDS)}
-    FROM claimed d JOIN notifier_inbox i ON i.id = d.event_id
-    LEFT JOIN notifier_webhook_endpoint e ON e.id = d.endpoint_id
+    FROM claimed d
+    CROSS JOIN LATERAL (SELECT * FROM notifier_inbox WHERE id = d.event_id LIMIT 1) AS i
+    LEFT JOIN LATERAL (SELECT * FROM notifier_webhook_endpoint WHERE id = d.endpoint_id LIMIT 1) AS e ON true
     UNION ALL
     SELECT 'left', {_LEFT_ROW}
     FROM (SELECT endpoint_id FROM room WHERE free <= 0
