@@ -104,14 +104,24 @@ CLAIM = f"""
 """
 
 
-def _model(model: type[Model], fields: list[Any], values: tuple[Any, ...]) -> Any:
+def _converters(fields: list[Any]) -> list[list[Any]]:
+    """Each field's conversions from the database's form, as the ORM applies them when it loads a row."""
+    return [field.get_db_converters(connection) for field in fields]
+
+
+_DELIVERY_CONVERTERS, _EVENT_CONVERTERS, _ENDPOINT_CONVERTERS = (
+    _converters(_DELIVERY_FIELDS), _converters(_EVENT_FIELDS), _converters(_ENDPOINT_FIELDS)
+)  # fmt: skip
+
+
+def _model(model: type[Model], fields: list[Any], converters: list[list[Any]], values: tuple[Any, ...]) -> Any:
     """An instance as the ORM would load it (values converted from the database's form; fields left out are
     deferred)."""
     converted = []
-    for field, stored in zip(fields, values, strict=True):
+    for field, conversions, stored in zip(fields, converters, values, strict=True):
         value = stored
-        for converter in field.get_db_converters(connection):
-            value = converter(value, field, connection)
+        for convert in conversions:
+            value = convert(value, field, connection)
         converted.append(value)
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
@@ -156,11 +166,13 @@ def _claimed(rows: list[tuple[Any, ...]]) -> tuple[list[Delivery], set[int]]:
         if kind == "left":
             left.add(values[n_delivery + n_event])
             continue
-        delivery = _model(Delivery, _DELIVERY_FIELDS, tuple(values[:n_delivery]))
-        event = _model(InboxEvent, _EVENT_FIELDS, tuple(values[n_delivery : n_delivery + n_event]))
+        delivery = _model(Delivery, _DELIVERY_FIELDS, _DELIVERY_CONVERTERS, tuple(values[:n_delivery]))
+        event = _model(InboxEvent, _EVENT_FIELDS, _EVENT_CONVERTERS, tuple(values[n_delivery : n_delivery + n_event]))
         Delivery._meta.get_field("event").set_cached_value(delivery, event)
         endpoint_values = tuple(values[n_delivery + n_event :])
-        endpoint = _model(WebhookEndpoint, _ENDPOINT_FIELDS, endpoint_values) if endpoint_values[0] else None
+        endpoint = None
+        if endpoint_values[0] is not None:
+            endpoint = _model(WebhookEndpoint, _ENDPOINT_FIELDS, _ENDPOINT_CONVERTERS, endpoint_values)
         Delivery._meta.get_field("endpoint").set_cached_value(delivery, endpoint)
         claimed.append(delivery)
     claimed.sort(key=lambda d: (d.next_attempt_at, d.pk))

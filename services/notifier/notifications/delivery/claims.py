@@ -124,32 +124,26 @@ def _claim_orm(
     """The claim through the ORM (SQLite, for development): the rule that ``claim_statement`` says in SQL."""
     with transaction.atomic():
         _claims_serialize()
-        return _claim_orm_locked(now, lease, limit, sent, left)
-
-
-def _claim_orm_locked(
-    now: datetime, lease: datetime, limit: int, sent: Collection[int], left: set[int | None]
-) -> list[Delivery]:
-    in_flight = endpoints_in_flight(now, sent=sent)
-    full = [pk for pk, (n, failures) in in_flight.items() if n >= _endpoint_cap(failures)]
-    candidates = list(
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("event", "endpoint")
-        .defer("event__raw", "event__effects")
-        .filter(_claimable(now))
-        .exclude(endpoint_id__in=full)
-        .order_by("next_attempt_at", "id")[: limit * CANDIDATES_PER_SLOT]
-    )
-    left.update(full)
-    claimed = _fitting(candidates, in_flight, limit, left)
-    if not claimed:
-        return []
-    lost = [d.pk for d in claimed if d.claimed_until is not None]
-    if lost:
-        _lost_attempts_record(lost, now)
-    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-        claimed_until=lease, attempts=F("attempts") + 1, attempts_made=F("attempts_made") + 1, updated_at=now
-    )
+        in_flight = endpoints_in_flight(now, sent=sent)
+        full = [pk for pk, (n, failures) in in_flight.items() if n >= _endpoint_cap(failures)]
+        candidates = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event", "endpoint")
+            .defer("event__raw", "event__effects")
+            .filter(_claimable(now))
+            .exclude(endpoint_id__in=full)
+            .order_by("next_attempt_at", "id")[: limit * CANDIDATES_PER_SLOT]
+        )
+        left.update(full)
+        claimed = _fitting(candidates, in_flight, limit, left)
+        if not claimed:
+            return []
+        lost = [d.pk for d in claimed if d.claimed_until is not None]
+        if lost:
+            _lost_attempts_record(lost, now)
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            claimed_until=lease, attempts=F("attempts") + 1, attempts_made=F("attempts_made") + 1, updated_at=now
+        )
     for delivery in claimed:
         delivery.claimed_until, delivery.updated_at = lease, now
         delivery.attempts += 1
