@@ -95,6 +95,8 @@ def main() -> None:
     import signal
     import sys
 
+    from codegen_config.stopping import stop_on_signals
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--hang", action="store_true", help="never answer")
@@ -102,7 +104,7 @@ def main() -> None:
     receiver = WebhookReceiver(port=args.port)
     receiver.default = "hang" if args.hang else 200
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    stop_on_signals(done.set, [signal.SIGTERM])
     written = 0
     while not done.wait(0.05):
         for request in receiver.requests[written:]:

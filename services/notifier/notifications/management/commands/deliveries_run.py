@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import signal
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from codegen_config.stopping import stop_on_signals
 from codegen_telemetry import tracing_configure
 from notifications.delivery.runner import DeliveryRunner
 
@@ -36,11 +36,10 @@ class Command(BaseCommand):
             start_http_server(options["metrics_port"], addr=options["metrics_addr"])
         runner = DeliveryRunner(threads=options["threads"])
 
-        def stop(*_: Any) -> None:
+        def stop() -> None:
             runner.stop.set()
             runner.wake.set()
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, stop)
+        stop_on_signals(stop)
         logger.info("delivery worker: %d senders", runner.threads)
         runner.run()

@@ -3,7 +3,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from codegen_config.commands import PartlyFailed, plural
+from codegen_config.stopping import stop_on_signals
 from codegen_telemetry import tracing_configure
 from outbox.config import OutboxConfig
 from outbox.publisher import DramatiqRedisPublisher
@@ -66,11 +66,7 @@ class Command(BaseCommand):
         if config.metrics_port:
             relay.metrics.serve(config.metrics_port, config.metrics_addr)
 
-        def stop(signum: int, frame: object) -> None:
-            relay.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stop_on_signals(relay.stop)
         try:
             if options["once"]:
                 drained = relay.drain()
