@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -104,6 +105,34 @@ def test_a_session_ended_inside_a_transaction_runs_again_on_a_new_connection():
             if len(tries) == 1:  # the first try's session is ended under it, as a restart does
                 with psycopg.connect(notifier_database_url(), autocommit=True) as other:
                     other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                return cursor.fetchone()[0]
+
+    connection.ensure_connection()
+    assert on_fresh_connection(action) == 1
+    assert len(tries) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_dropped_without_a_word_inside_a_transaction_runs_again_on_a_new_one():
+    """A restart can close the socket before the server's goodbye is read: psycopg's own error then has no
+    SQLSTATE (CI saw a delivery worker's record fail so, on "server closed the connection unexpectedly")."""
+    import socket
+
+    from django.db import connection, transaction
+
+    from notifications.reconnect import on_fresh_connection
+
+    tries = []
+
+    def action() -> int:
+        tries.append(1)
+        with transaction.atomic():
+            if len(tries) == 1:  # the first try's socket is cut under it, as a network drop or a restart does
+                fd = connection.connection.pgconn.socket
+                with socket.socket(fileno=os.dup(fd)) as cut:
+                    cut.shutdown(socket.SHUT_RDWR)
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 return cursor.fetchone()[0]

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
 from django.db import InterfaceError, OperationalError, connection
 
 from notifications.config import notifier_config
@@ -45,9 +46,15 @@ def connection_failure(exc: BaseException) -> bool:
     """Whether ``exc`` (a Django database error) says the connection, not the statement, failed.
 
     Needed besides ``connection_lost``: leaving ``transaction.atomic()`` after such an error makes
-    Django open a new connection at once, so the thread's connection looks healthy again.
+    Django open a new connection at once, so the thread's connection looks healthy again. The server
+    says so with a SQLSTATE; when it closed the socket without a word (a restart, seen as "the
+    connection is closed" or "server closed the connection unexpectedly"), psycopg raises an
+    OperationalError of its own, which has none.
     """
-    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    cause = exc.__cause__
+    if isinstance(cause, psycopg.OperationalError) and cause.sqlstate is None:
+        return True
+    sqlstate = getattr(cause, "sqlstate", None) or ""
     return sqlstate.startswith("08") or sqlstate in _SESSION_ENDED
 
 
