@@ -280,7 +280,10 @@ def webhook_throughput_measurements(postgres, redis_url: str, count: int, projec
     _stop(deliverer)
     receiver.stop()
     shutil.rmtree(logs, ignore_errors=True)
-    note = f"{count} webhooks to {projects} endpoints, one delivery worker × {THREADS}; receiver: Python's http.server"
+    note = (
+        f"{count} webhooks to {projects} endpoints, one delivery worker × {THREADS}; "
+        "receiver: Python's http.server, HTTP/1.1 keep-alive"
+    )
     return [
         Measurement("webhook_delivery_rate", delivery_rate, "deliveries/s", None, note),
         Measurement(

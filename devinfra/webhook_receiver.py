@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +16,30 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.open: set[socket.socket] = set()  # connections kept alive, severed on close
+        self.open_lock = threading.Lock()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        with self.open_lock:
+            self.open.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.open_lock:
+            self.open.discard(request)
+        super().shutdown_request(request)
+
+    def sever(self) -> None:
+        """End every connection still open, as a receiver that goes down does."""
+        with self.open_lock:
+            connections, self.open = self.open, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
 
 class WebhookReceiver:
     """A webhook receiver on loopback answering with scripted answers.
@@ -21,7 +47,8 @@ class WebhookReceiver:
     An answer is a status (``200``), ``"hang"`` (never answers until closed), ``"close"`` (drops the
     connection mid-answer) or a dict with ``status`` and optional ``headers`` and ``body`` (bytes).
     ``in_flight`` is how many requests it holds at this moment, ``most_in_flight`` the most ever; each
-    request is kept with its headers, body, path and when it arrived (``received_at``, Unix seconds).
+    request is kept with its headers, body, path, when it arrived (``received_at``, Unix seconds) and
+    the sender's end of its ``connection`` (the same for the requests of one kept-alive connection).
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -34,9 +61,12 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as receivers in production
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                request = {"headers": dict(self.headers), "body": body, "path": self.path, "received_at": time.time()}
+                request = {"headers": dict(self.headers), "body": body, "path": self.path, "received_at": time.time(),
+                           "connection": self.client_address}  # fmt: skip
                 with receiver._lock:
                     receiver.requests.append(request)
                     answer = receiver.script.pop(0) if receiver.script else receiver.default
@@ -86,6 +116,7 @@ class WebhookReceiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+        self.server.sever()
 
 
 def main() -> None:

@@ -51,6 +51,9 @@ def receiver() -> Iterator[WebhookReceiver]:
     server = WebhookReceiver()
     yield server
     server.close()
+    from notifications.delivery.connections import receiver_pools_close
+
+    receiver_pools_close()  # connections kept to it, which its close severed
 
 
 @pytest.fixture

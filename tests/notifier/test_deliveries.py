@@ -17,11 +17,14 @@ from codegen_contracts import envelope_to_builtins
 from codegen_contracts.signing import project_signing_key, secret_text
 from notifications.delivery import channels
 from notifications.delivery.channels import ChannelSpec
+from notifications.delivery.connections import receiver_pool, receiver_pools_close
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.runner import deliveries_send_due
+from notifications.delivery.ssrf import Target
 from notifications.intake.consume import event_consume
 from notifications.intake.inbox import inbox_take
 from notifications.models import Delivery, DeliveryAttempt, Notification, WebhookEndpoint
+from tests.fakes import WebhookReceiver
 from tests.notifier.conftest import envelope, generation_payload
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +184,41 @@ def test_a_huge_answer_is_read_only_as_far_as_it_is_kept(receiver, fast_sends):
     _, delivery_id = webhook_delivery(receiver.url)
     assert attempt(delivery_id).status == "delivered"
     assert attempts(delivery_id)[0].response_body == "x" * channels.webhook.RESPONSE_BODY_KEPT
+    # the rest of it is never read: its connection is closed, and the next webhook has a new one
+    receiver.default = 200
+    _, next_id = webhook_delivery(receiver.url, generated_project_id=8)
+    assert attempt(next_id).status == "delivered"
+    assert receiver.requests[0]["connection"] != receiver.requests[1]["connection"]
+
+
+def test_webhooks_to_a_receiver_share_one_kept_alive_connection(receiver, fast_sends):
+    sent = [webhook_delivery(receiver.url, generated_project_id=project)[1] for project in (7, 8, 9)]
+    assert [attempt(delivery_id).status for delivery_id in sent] == ["delivered"] * 3
+    assert len({request["connection"] for request in receiver.requests}) == 1
+
+
+def test_a_kept_connection_the_receiver_dropped_is_replaced_without_a_failed_attempt(receiver, fast_sends):
+    _, first = webhook_delivery(receiver.url)
+    assert attempt(first).status == "delivered"
+    receiver.close()  # goes down, connections and all, and comes back on the same port
+    again = WebhookReceiver(port=receiver.port)
+    try:
+        _, second = webhook_delivery(receiver.url, generated_project_id=8)
+        delivery = attempt(second)
+        assert (delivery.status, delivery.attempts, len(again.requests)) == ("delivered", 1, 1)
+    finally:
+        again.close()
+
+
+def test_connections_are_kept_per_checked_address_never_shared_with_another():
+    def target(host: str, address: str) -> Target:
+        return Target(scheme="https", host=host, address=address, port=443, path="/")
+
+    pool = receiver_pool(target("hooks.example.com", "93.184.216.34"))
+    assert receiver_pool(target("hooks.example.com", "93.184.216.34")) is pool
+    assert receiver_pool(target("hooks.example.com", "203.0.113.9")) is not pool  # it resolves elsewhere now
+    assert receiver_pool(target("other.example.com", "93.184.216.34")) is not pool  # its TLS name differs
+    receiver_pools_close()
 
 
 def test_a_connection_closed_mid_answer_is_an_error_and_retried(receiver, fast_sends):

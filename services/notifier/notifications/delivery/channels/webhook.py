@@ -1,4 +1,5 @@
-"""Webhooks: a signed POST to the address the SSRF guard checked, bounded in time and memory.
+"""Webhooks: a signed POST to the address the SSRF guard checked, bounded in time and memory, on a connection
+kept alive to that address (``delivery.connections``).
 
 Verdicts: 2xx delivered; 410 Gone disables the endpoint; a redirect (3xx, never followed) and a
 target the guard refuses are final; everything else (no answer, a timeout, a connection closed
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from codegen_telemetry import traceparent_current
 from notifications.config import notifier_config
+from notifications.delivery.connections import receiver_pool
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.schedule import retry_after_seconds
 from notifications.delivery.signing import webhook_signing_keys
@@ -75,30 +77,26 @@ def webhook_send(delivery: Delivery) -> SendResult:
 
 
 def _post(target: Target, headers: dict[str, str], body: bytes, *, timeout: float) -> SendResult:
-    limit = RESPONSE_BODY_KEPT
     # total bounds the whole exchange, so a receiver that answers a byte at a time cannot hold a sender
-    pool_timeout = urllib3.Timeout(connect=timeout, read=timeout, total=timeout)
-    pool: urllib3.HTTPConnectionPool
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            target.address, target.port, timeout=pool_timeout, server_hostname=target.host,
-            assert_hostname=target.host, retries=False,
-        )  # fmt: skip
-    else:
-        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=pool_timeout, retries=False)
+    request_timeout = urllib3.Timeout(connect=timeout, read=timeout, total=timeout)
     try:
-        with pool:
-            response = pool.urlopen(
-                "POST", target.path, body=body, headers=headers, redirect=False, retries=False, preload_content=False
-            )
-            try:
-                start = response.read(limit, decode_content=False)  # at most ``limit`` bytes, however large the body
-            finally:
-                response.release_conn()
+        response = receiver_pool(target).urlopen(
+            "POST", target.path, body=body, headers=headers, timeout=request_timeout, redirect=False, retries=False,
+            preload_content=False,
+        )  # fmt: skip
+        ended = False
+        try:
+            # a byte past what is kept says whether the answer ended (the rest of a longer one is never read)
+            start = response.read(RESPONSE_BODY_KEPT + 1, decode_content=False)
+            ended = len(start) <= RESPONSE_BODY_KEPT
+        finally:
+            if not ended:
+                response.close()  # cut short, or longer than what is kept: its connection is not used again
+            response.release_conn()
     except urllib3.exceptions.HTTPError as exc:
         return SendResult(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:2000])
     status = response.status
-    text = start.decode("utf-8", errors="replace")
+    text = start[:RESPONSE_BODY_KEPT].decode("utf-8", errors="replace")
     if 200 <= status < 300:
         return SendResult(Verdict.DELIVERED, status_code=status, response_body=text)
     if status == 410:
