@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 import time
 import uuid
+from typing import Any
 
 import psycopg
 import pytest
@@ -88,38 +90,26 @@ def test_postgresql_restart_fails_no_message_and_loses_none(notifier_redis, smtp
         pg.stop()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_session_ended_inside_a_transaction_runs_again_on_a_new_connection():
-    """Leaving ``transaction.atomic()`` after the server ended the session reconnects at once, so the
-    connection looks healthy: the error itself says it was the connection's."""
-    from django.db import connection, transaction
-
-    from notifications.reconnect import on_fresh_connection
+def _session_ended(connection: Any) -> None:
+    """The server ends the session (pg_terminate_backend, as a restart does): its error carries a SQLSTATE."""
     from tests.notifier.conftest import notifier_database_url
 
-    tries = []
+    with psycopg.connect(notifier_database_url(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
 
-    def action() -> int:
-        tries.append(1)
-        with transaction.atomic():
-            if len(tries) == 1:  # the first try's session is ended under it, as a restart does
-                with psycopg.connect(notifier_database_url(), autocommit=True) as other:
-                    other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-                return cursor.fetchone()[0]
 
-    connection.ensure_connection()
-    assert on_fresh_connection(action) == 1
-    assert len(tries) == 2
+def _socket_cut(connection: Any) -> None:
+    """The socket closes before the server's goodbye is read (a restart, a network drop): psycopg's own error
+    has no SQLSTATE (CI saw a delivery worker's record fail so, on "server closed the connection unexpectedly")."""
+    with socket.socket(fileno=os.dup(connection.connection.pgconn.socket)) as cut:
+        cut.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_dropped_without_a_word_inside_a_transaction_runs_again_on_a_new_one():
-    """A restart can close the socket before the server's goodbye is read: psycopg's own error then has no
-    SQLSTATE (CI saw a delivery worker's record fail so, on "server closed the connection unexpectedly")."""
-    import socket
-
+@pytest.mark.parametrize("lose", [_session_ended, _socket_cut])
+def test_a_connection_lost_inside_a_transaction_runs_again_on_a_new_one(lose):
+    """Leaving ``transaction.atomic()`` after the connection failed reconnects at once, so the connection looks
+    healthy: the error itself says it was the connection's."""
     from django.db import connection, transaction
 
     from notifications.reconnect import on_fresh_connection
@@ -129,10 +119,8 @@ def test_a_connection_dropped_without_a_word_inside_a_transaction_runs_again_on_
     def action() -> int:
         tries.append(1)
         with transaction.atomic():
-            if len(tries) == 1:  # the first try's socket is cut under it, as a network drop or a restart does
-                fd = connection.connection.pgconn.socket
-                with socket.socket(fileno=os.dup(fd)) as cut:
-                    cut.shutdown(socket.SHUT_RDWR)
+            if len(tries) == 1:  # the first try loses its connection under it
+                lose(connection)
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 return cursor.fetchone()[0]
