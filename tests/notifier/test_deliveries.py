@@ -6,6 +6,7 @@ Guarantee 10: a receiver's trouble is its own; every attempt is on record.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,13 @@ from codegen_contracts import envelope_to_builtins
 from codegen_contracts.signing import project_signing_key, secret_text
 from notifications.delivery import channels
 from notifications.delivery.channels import ChannelSpec
-from notifications.delivery.connections import receiver_pool, receiver_pools_close
+from notifications.delivery.connections import (
+    IDLE_KEPT,
+    POOL_FULL,
+    POOL_FULL_LEFT_OUT,
+    receiver_pool,
+    receiver_pools_close,
+)
 from notifications.delivery.outcomes import SendResult, Verdict
 from notifications.delivery.runner import deliveries_send_due
 from notifications.delivery.ssrf import Target
@@ -218,6 +225,41 @@ def test_connections_are_kept_per_checked_address_never_shared_with_another():
     assert receiver_pool(target("hooks.example.com", "93.184.216.34")) is pool
     assert receiver_pool(target("hooks.example.com", "203.0.113.9")) is not pool  # it resolves elsewhere now
     assert receiver_pool(target("other.example.com", "93.184.216.34")) is not pool  # its TLS name differs
+    receiver_pools_close()
+
+
+def test_a_connection_past_a_receivers_idle_share_closes_after_use_without_a_warning(receiver, settings, caplog):
+    settings.NOTIFIER = {**settings.NOTIFIER, "ENDPOINT_CONCURRENCY": 1}
+    pool = receiver_pool(Target("http", "127.0.0.1", "127.0.0.1", receiver.port, "/"))
+    urllib3_log = logging.getLogger("urllib3.connectionpool")
+
+    def two_at_once() -> list[str]:
+        """Two webhooks in flight at once to a receiver that keeps one idle: the second has no place after."""
+        answers = [pool.urlopen("POST", "/", body=b"{}", preload_content=False) for _ in range(2)]
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger=urllib3_log.name):
+            for answer in answers:
+                answer.read()
+                answer.release_conn()
+        return [r.getMessage() for r in caplog.records if r.name == urllib3_log.name]
+
+    assert two_at_once() == []
+    urllib3_log.removeFilter(POOL_FULL_LEFT_OUT)  # what the filter knows urllib3 by: still its words
+    try:
+        assert [message.startswith(POOL_FULL) for message in two_at_once()] == [True]
+    finally:
+        urllib3_log.addFilter(POOL_FULL_LEFT_OUT)
+    assert len({request["connection"] for request in receiver.requests}) == 3  # one of the first two kept
+
+
+def test_idle_connections_kept_are_bounded_by_closing_the_least_recently_used_receivers(settings):
+    settings.NOTIFIER = {**settings.NOTIFIER, "ENDPOINT_CONCURRENCY": IDLE_KEPT // 2}  # two receivers' worth
+    first, second, third = (Target("http", "hooks.example.com", f"203.0.113.{n}", 80, "/") for n in (1, 2, 3))
+    kept, dropped = receiver_pool(first), receiver_pool(second)
+    assert receiver_pool(first) is kept  # used again: now the second is the least recent
+    receiver_pool(third)
+    assert receiver_pool(first) is kept
+    assert receiver_pool(second) is not dropped  # its connections were closed; it starts again
     receiver_pools_close()
 
 
