@@ -6,8 +6,8 @@ endpoint's room of them and the rest keep claiming. It claims when an announceme
 committed, at each poll, and when a send ends that frees room the last claim lacked (a sender, or the
 room of an endpoint that was full): a sender and its endpoint's room are free again as soon as the send
 ends (the claim counts the sends that ended but are not on record yet as no longer in flight). Senders
-only send. One recorder thread puts the
-attempts that ended meanwhile on record in one transaction (as intake's group commit does).
+only send. One recorder thread puts the attempts that ended meanwhile on record in one transaction (as
+intake's group commit does).
 
 It rides out database outages (a claim that fails is tried again; a batch that cannot be recorded
 is left to its claims' leases, and sent again) and stops on request after the attempts in flight
